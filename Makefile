@@ -1,0 +1,19 @@
+# The two commands of README.md, and the checks behind them. Each target installs what is
+# missing first (scripts/setup.sh skips what is already there).
+.PHONY: serve test check build fixtures
+
+# Build the page and serve it on http://127.0.0.1:8080
+serve:
+	scripts/setup.sh web
+	trunk serve --offline --release
+
+# Every test: format and lints, native unit/integration/corpus tests, components in headless
+# Chromium (wasm-bindgen-test), the release page build, and the end-to-end browser tests.
+test:
+	scripts/setup.sh test
+	scripts/test.sh
+
+# The release page in dist/
+build:
+	scripts/setup.sh web
+	trunk build --offline --release

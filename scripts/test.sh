@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test, in layers, cheapest first. Called by `make test` after scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ -z "${RSTSCOPE_CORPUS:-}" ] && [ -d ../shared/captures ]; then
+  RSTSCOPE_CORPUS="$(cd ../shared/captures && pwd)"
+  export RSTSCOPE_CORPUS
+fi
+echo "RSTSCOPE_CORPUS=${RSTSCOPE_CORPUS:-<not set: the corpus tests will say they did not run>}"
+
+step "format"
+cargo fmt --check
+
+step "lints (native and wasm32)"
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown --lib --bins -- -D warnings
+
+step "native tests (unit, integration, corpus)"
+cargo test --release
+
+step "components in headless Chromium (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
+
+step "release build of the page"
+cargo build --release --bin rstscope
+trunk build --offline --release
+
+step "end-to-end tests in headless Chromium"
+(cd tests/e2e && npm test)

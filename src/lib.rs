@@ -1,0 +1,13 @@
+//! rstscope's core: reading captures, dissecting packets, rebuilding TCP connections and
+//! reporting on them. Plain Rust with no browser dependency; the page (`web`, wasm32 only) and
+//! the command-line tool sit on top of it.
+
+pub mod capture;
+pub mod dissect;
+pub mod flow;
+pub mod pipeline;
+pub mod report;
+pub mod seq;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,390 @@
+//! The report: the stable, documented shape of an analysis that the command-line tool prints
+//! as JSON (see README.md, "JSON output") and the page receives from its worker. It is built
+//! from an [`Analysis`] and owns nothing but plain data.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capture::{Compression, Container, LinkType, Timestamp};
+use crate::flow::{Connection, DirectionStats};
+use crate::pipeline::{Analysis, CaptureSummary};
+
+/// Version of the JSON shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: u32,
+    pub capture: CaptureReport,
+    pub connections: Vec<ConnectionReport>,
+}
+
+/// The capture as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptureReport {
+    /// `pcap` or `pcapng` (empty when the file could not be recognised).
+    pub format: String,
+    /// Details of the container: byte order, timestamp resolution.
+    pub format_detail: String,
+    /// `gzip`, `zstd`, or null.
+    pub compression: Option<String>,
+    /// Size of the file in bytes, as read.
+    pub bytes: u64,
+    /// Every record in the file; frame numbers run from 1 to this.
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub truncated_tcp_packets: u64,
+    pub malformed_packets: u64,
+    pub link_types: Vec<LinkTypeReport>,
+    /// First and last packet time, RFC 3339 in UTC with nanoseconds; null without packets.
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    /// Seconds from the first to the last packet.
+    pub duration: f64,
+    /// Everything that could not be read, one sentence each.
+    pub warnings: Vec<String>,
+}
+
+/// Packets of one link type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkTypeReport {
+    pub link_type: u16,
+    pub name: String,
+    pub packets: u64,
+    /// Packets of this link type that rstscope does not decode.
+    pub not_decoded: u64,
+}
+
+/// One TCP connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u32,
+    /// `ip:port`, IPv6 as `[ip]:port`.
+    pub client: String,
+    pub server: String,
+    /// Client and server were guessed (no handshake seen), not read off the handshake.
+    pub roles_guessed: bool,
+    /// 1-based frame numbers, as Wireshark numbers them.
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub packets: u64,
+    pub start: String,
+    /// Seconds from the first to the last packet.
+    pub duration: f64,
+    pub from_client: DirectionReport,
+    pub from_server: DirectionReport,
+}
+
+/// One direction of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectionReport {
+    pub packets: u64,
+    /// TCP payload bytes.
+    pub bytes: u64,
+    pub syn: u32,
+    pub fin: u32,
+    pub rst: u32,
+}
+
+impl Report {
+    /// Builds the report of a finished analysis.
+    pub fn new(analysis: &Analysis) -> Report {
+        Report {
+            schema: SCHEMA_VERSION,
+            capture: capture_report(&analysis.capture),
+            connections: analysis
+                .flows
+                .connections()
+                .iter()
+                .map(connection_report)
+                .collect(),
+        }
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of strings and numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The report as text for a terminal.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let c = &self.capture;
+        let _ = writeln!(
+            out,
+            "Capture: {}",
+            format!("{} {}", c.format, c.format_detail).trim()
+        );
+        if let Some(compression) = &c.compression {
+            let _ = writeln!(out, "Compression: {compression}");
+        }
+        let _ = writeln!(out, "Packets: {} ({} TCP)", c.packets, c.tcp_packets);
+        for lt in &c.link_types {
+            let _ = write!(
+                out,
+                "Link type {} ({}): {} packets",
+                lt.link_type, lt.name, lt.packets
+            );
+            if lt.not_decoded > 0 {
+                let _ = write!(out, ", {} not decoded", lt.not_decoded);
+            }
+            out.push('\n');
+        }
+        if let (Some(first), Some(last)) = (&c.first_time, &c.last_time) {
+            let _ = writeln!(out, "Time: {first} to {last} ({:.6} s)", c.duration);
+        }
+        for warning in &c.warnings {
+            let _ = writeln!(out, "Warning: {warning}");
+        }
+        let _ = writeln!(out, "\nTCP connections: {}", self.connections.len());
+        if !self.connections.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<46}  {:<46}  {:>8}  {:>12}  {:>12}  {:>10}  flags",
+                "stream", "client", "server", "packets", "bytes c->s", "bytes s->c", "duration"
+            );
+        }
+        for conn in &self.connections {
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<46}  {:<46}  {:>8}  {:>12}  {:>12}  {:>10.3}  {}",
+                conn.stream,
+                conn.client,
+                conn.server,
+                conn.packets,
+                conn.from_client.bytes,
+                conn.from_server.bytes,
+                conn.duration,
+                conn.flag_summary()
+            );
+        }
+        out
+    }
+}
+
+impl ConnectionReport {
+    /// `SYN FIN RST` letters for what was seen in either direction (`-` when absent).
+    pub fn flag_summary(&self) -> String {
+        let (a, b) = (&self.from_client, &self.from_server);
+        let mark = |seen: bool, name: &str| {
+            if seen {
+                name.to_string()
+            } else {
+                "-".repeat(name.len())
+            }
+        };
+        format!(
+            "{} {} {}{}",
+            mark(a.syn + b.syn > 0, "SYN"),
+            mark(a.fin + b.fin > 0, "FIN"),
+            mark(a.rst + b.rst > 0, "RST"),
+            if self.roles_guessed {
+                " (roles guessed)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+fn capture_report(summary: &CaptureSummary) -> CaptureReport {
+    let (format, format_detail) = match summary.container {
+        Some(Container::Pcap {
+            big_endian,
+            nanos,
+            modified,
+        }) => (
+            "pcap",
+            format!(
+                "({}, {}{})",
+                if big_endian {
+                    "big-endian"
+                } else {
+                    "little-endian"
+                },
+                if nanos { "nanosecond" } else { "microsecond" },
+                if modified {
+                    ", modified (Kuznetzov) format"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Some(Container::PcapNg) => ("pcapng", String::new()),
+        None => ("", String::new()),
+    };
+    let mut warnings: Vec<String> = summary.warnings.iter().map(ToString::to_string).collect();
+    if summary.warnings_dropped > 0 {
+        warnings.push(format!(
+            "{} more warnings not shown",
+            summary.warnings_dropped
+        ));
+    }
+    for (lt, count) in &summary.link_types {
+        if count.not_decoded > 0 {
+            warnings.push(format!(
+                "{} packets of link type {} ({}) not decoded",
+                count.not_decoded,
+                lt.0,
+                link_type_name(*lt)
+            ));
+        }
+    }
+    if summary.malformed_packets > 0 {
+        warnings.push(format!(
+            "{} packets have an IP or TCP header that is cut short or invalid",
+            summary.malformed_packets
+        ));
+    }
+    CaptureReport {
+        format: format.to_string(),
+        format_detail,
+        compression: summary.compression.map(|c| {
+            match c {
+                Compression::Gzip => "gzip",
+                Compression::Zstd => "zstd",
+            }
+            .to_string()
+        }),
+        bytes: summary.bytes,
+        packets: summary.packets,
+        tcp_packets: summary.tcp_packets,
+        truncated_tcp_packets: summary.truncated_tcp_packets,
+        malformed_packets: summary.malformed_packets,
+        link_types: summary
+            .link_types
+            .iter()
+            .map(|(lt, count)| LinkTypeReport {
+                link_type: lt.0,
+                name: link_type_name(*lt).to_string(),
+                packets: count.packets,
+                not_decoded: count.not_decoded,
+            })
+            .collect(),
+        first_time: summary.first_ts.map(rfc3339),
+        last_time: summary.last_ts.map(rfc3339),
+        duration: match (summary.first_ts, summary.last_ts) {
+            (Some(a), Some(b)) => seconds_between(a, b),
+            _ => 0.0,
+        },
+        warnings,
+    }
+}
+
+fn connection_report(conn: &Connection) -> ConnectionReport {
+    ConnectionReport {
+        stream: conn.stream.0,
+        client: endpoint(conn.client),
+        server: endpoint(conn.server),
+        roles_guessed: conn.roles_guessed,
+        first_frame: conn.first_packet.frame_number(),
+        last_frame: conn.last_packet.frame_number(),
+        packets: conn.to_server.packets + conn.to_client.packets,
+        start: rfc3339(conn.first_ts),
+        duration: seconds_between(conn.first_ts, conn.last_ts),
+        from_client: direction_report(&conn.to_server),
+        from_server: direction_report(&conn.to_client),
+    }
+}
+
+fn direction_report(stats: &DirectionStats) -> DirectionReport {
+    DirectionReport {
+        packets: stats.packets,
+        bytes: stats.payload_bytes,
+        syn: stats.syn,
+        fin: stats.fin,
+        rst: stats.rst,
+    }
+}
+
+/// `ip:port`, with IPv6 addresses in brackets (what `SocketAddr`'s `Display` does).
+pub fn endpoint(addr: SocketAddr) -> String {
+    addr.to_string()
+}
+
+/// Seconds from `a` to `b` (negative if `b` is earlier).
+pub fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
+    (i128::from(b.0) - i128::from(a.0)) as f64 / 1e9
+}
+
+/// A timestamp as RFC 3339 in UTC with nanoseconds: `2013-03-07T21:42:06.869344000Z`.
+pub fn rfc3339(ts: Timestamp) -> String {
+    let secs = ts.0.div_euclid(1_000_000_000);
+    let nanos = ts.0.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): the well-known
+/// era-based conversion (400-year cycles of 146,097 days).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A short name for a link type.
+pub fn link_type_name(lt: LinkType) -> &'static str {
+    match lt.0 {
+        0 => "BSD loopback",
+        1 => "Ethernet",
+        12 | 14 | 101 => "Raw IP",
+        108 => "OpenBSD loopback",
+        113 => "Linux cooked v1",
+        105 => "IEEE 802.11",
+        127 => "IEEE 802.11 radiotap",
+        228 => "Raw IPv4",
+        229 => "Raw IPv6",
+        239 => "Linux netfilter log",
+        276 => "Linux cooked v2",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_epoch_and_known_dates() {
+        assert_eq!(rfc3339(Timestamp(0)), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(Timestamp(1_362_692_526_869_344_000)),
+            "2013-03-07T21:42:06.869344000Z"
+        );
+        // Leap day, and a time before the epoch.
+        assert_eq!(
+            rfc3339(Timestamp(951_782_400_000_000_001)),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(rfc3339(Timestamp(-1)), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn endpoints_bracket_ipv6() {
+        assert_eq!(endpoint("10.0.0.1:80".parse().unwrap()), "10.0.0.1:80");
+        assert_eq!(
+            endpoint("[2001:db8::1]:443".parse().unwrap()),
+            "[2001:db8::1]:443"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Chunk boundaries must not matter: every fixture and every corpus capture gives the same
+//! events fed in 1-, 7- and 65536-byte chunks. Plus the never-panic property on any bytes.
+
+mod capture_support;
+mod common;
+
+use capture_support::decode;
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures/formats (run `cargo run --example make_fixtures`)")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_chunking_invariant(path: &Path, small_chunks: &[usize]) {
+    let bytes = std::fs::read(path).unwrap();
+    let reference = decode(&bytes, 65536);
+    for &chunk in small_chunks {
+        let other = decode(&bytes, chunk);
+        assert!(
+            other == reference,
+            "{}: {chunk}-byte chunks give different events",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn fixtures_decode_the_same_in_any_chunks() {
+    let files = fixtures();
+    assert!(files.len() >= 10, "expected the format fixtures");
+    for f in &files {
+        assert_chunking_invariant(f, &[1, 7]);
+    }
+}
+
+#[test]
+fn corpus_decodes_the_same_in_any_chunks() {
+    let Some(dir) = common::corpus_dir("corpus_decodes_the_same_in_any_chunks") else {
+        return;
+    };
+    let mut files = common::corpus_captures(&dir);
+    files.push(dir.join("composite/ndpi-480-real-captures-merged.pcap"));
+    files.push(dir.join("composite/zeek-traces-real-merged.pcap"));
+    files.push(dir.join("pcapplusplus/solaris.snoop"));
+    for f in &files {
+        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        // 1-byte chunks on the multi-megabyte files take minutes in debug builds; 7-byte
+        // chunks still cut every header in every possible place over that many records.
+        let chunks: &[usize] = if size > 2_000_000 { &[7] } else { &[1, 7] };
+        assert_chunking_invariant(f, chunks);
+    }
+}
+
+/// A valid pcap header, then arbitrary bytes.
+fn pcap_prefix() -> Vec<u8> {
+    rstscope::capture::write::PcapWriter::new(rstscope::capture::LinkType::ETHERNET, false).header()
+}
+
+/// A valid pcapng section header and interface, then arbitrary bytes.
+fn pcapng_prefix(big_endian: bool) -> Vec<u8> {
+    let w = rstscope::capture::write::PcapNgWriter::new(big_endian);
+    let mut b = w.section_header();
+    b.extend(w.interface(rstscope::capture::LinkType::ETHERNET, 0, None, None));
+    b
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_and_chunking_does_not_matter(
+        prefix in 0usize..5,
+        body in proptest::collection::vec(any::<u8>(), 0..600),
+        chunk in 1usize..50,
+    ) {
+        let mut bytes = match prefix {
+            0 => Vec::new(),
+            1 => pcap_prefix(),
+            2 => pcapng_prefix(false),
+            3 => pcapng_prefix(true),
+            _ => vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff],
+        };
+        bytes.extend(body);
+        let whole = decode(&bytes, usize::MAX);
+        let chunked = decode(&bytes, chunk);
+        prop_assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic(
+        which in 0usize..64,
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in any::<usize>(),
+        chunk in 1usize..40,
+    ) {
+        let files = fixtures();
+        let mut bytes = std::fs::read(&files[which % files.len()]).unwrap();
+        for (at, v) in flips {
+            if !bytes.is_empty() {
+                let n = bytes.len();
+                bytes[at % n] = v;
+            }
+        }
+        let keep = if bytes.is_empty() { 0 } else { cut % (bytes.len() + 1) };
+        bytes.truncate(keep.max(bytes.len() / 2));
+        let whole = decode(&bytes, usize::MAX);
+        let chunked = decode(&bytes, chunk);
+        prop_assert_eq!(whole, chunked);
+    }
+}

@@ -1,0 +1,132 @@
+// End-to-end: the built page (dist/), served on 127.0.0.1, in Debian's headless Chromium,
+// driven through the same file input a person uses. Results are checked against the CLI's
+// JSON for the same file. Run by `make test` after `trunk build --release`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { launchBrowser, serveDist } from './harness.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
+const shots = path.join(here, 'out');
+
+// Captures the project made itself (see tests/fixtures/*/README.md).
+const scenario = path.join(root, 'tests/fixtures/scenarios/everyday.client.pcap');
+const second = path.join(root, 'tests/fixtures/scenarios/refused.client.pcap');
+
+let server;
+let browser;
+
+before(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  server = await serveDist(path.join(root, 'dist'));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function cliReport(file) {
+  return JSON.parse(execFileSync(cli, ['analyze', file, '--format', 'json'], { encoding: 'utf8' }));
+}
+
+async function openPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  await page.goto(server.url);
+  await page.waitForSelector('input.drop-zone__input', { state: 'attached' });
+  return { page, problems };
+}
+
+async function tableRows(page) {
+  return page.$$eval('tr.connection-table__row', (rows) =>
+    rows.map((row) => {
+      const cell = (name) => row.querySelector(`td[data-col="${name}"]`)?.textContent ?? '';
+      return {
+        stream: Number(cell('stream')),
+        client: cell('client').replace(/ \?$/, ''),
+        server: cell('server'),
+        packets: Number(cell('packets')),
+        rst: cell('rst') === 'yes',
+      };
+    }),
+  );
+}
+
+async function summaryValue(page, key) {
+  return page.$eval(`.capture-summary__item[data-key="${key}"] dd`, (dd) => dd.textContent);
+}
+
+async function openCapture(page, file) {
+  await page.setInputFiles('input.drop-zone__input', file);
+  await page.waitForSelector('.capture-summary, .app__error', { timeout: 60_000 });
+}
+
+function expectedRows(report) {
+  return report.connections.map((c) => ({
+    stream: c.stream,
+    client: c.client,
+    server: c.server,
+    packets: c.packets,
+    rst: c.from_client.rst + c.from_server.rst > 0,
+  }));
+}
+
+test('a capture opened through the file input shows the same connections as the CLI', async () => {
+  const expected = cliReport(scenario);
+  assert.ok(expected.connections.length > 0, 'the fixture has connections');
+  const { page, problems } = await openPage();
+  await page.screenshot({ path: path.join(shots, 'empty.png') });
+  await openCapture(page, scenario);
+  assert.deepEqual(await tableRows(page), expectedRows(expected));
+  assert.equal(await summaryValue(page, 'packets'), String(expected.capture.packets));
+  assert.equal(await summaryValue(page, 'tcp_packets'), String(expected.capture.tcp_packets));
+  assert.equal(await summaryValue(page, 'connections'), String(expected.connections.length));
+  await page.screenshot({ path: path.join(shots, 'connections.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('loading a second file replaces the first', async () => {
+  const expected = cliReport(second);
+  const { page, problems } = await openPage();
+  await openCapture(page, scenario);
+  await openCapture(page, second);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('tr.connection-table__row').length === n,
+    expected.connections.length,
+  );
+  assert.deepEqual(await tableRows(page), expectedRows(expected));
+  const title = await page.$eval('.capture-summary__title', (h) => h.textContent);
+  assert.equal(title, path.basename(second));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a file that is not a capture gets one clear sentence, not a blank page', async () => {
+  const { page, problems } = await openPage();
+  await page.setInputFiles('input.drop-zone__input', {
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('these are my notes, not a capture\n'),
+  });
+  const error = await page.waitForSelector('.app__error', { timeout: 30_000 });
+  const text = await error.textContent();
+  assert.match(text, /notes\.txt could not be read/);
+  assert.match(text, /not a pcap or pcapng capture/);
+  // The drop zone is still there for the next file.
+  assert.ok(await page.$('input.drop-zone__input'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});

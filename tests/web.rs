@@ -1,0 +1,190 @@
+//! Components in a real headless browser (wasm-bindgen-test): each is mounted with plain
+//! props and its DOM is checked. Run by `make test` as
+//! `cargo test --target wasm32-unknown-unknown --test web`.
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+
+use rstscope::report::{
+    CaptureReport, ConnectionReport, DirectionReport, LinkTypeReport, Report, SCHEMA_VERSION,
+};
+use rstscope::web::components::{
+    CaptureSummary, CaptureSummaryProps, ConnectionTable, ConnectionTableProps,
+};
+use wasm_bindgen_test::*;
+use web_sys::Element;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn direction(packets: u64, bytes: u64, rst: u32) -> DirectionReport {
+    DirectionReport {
+        packets,
+        bytes,
+        syn: 1,
+        fin: 0,
+        rst,
+    }
+}
+
+fn report() -> Rc<Report> {
+    Rc::new(Report {
+        schema: SCHEMA_VERSION,
+        capture: CaptureReport {
+            format: "pcapng".into(),
+            format_detail: String::new(),
+            compression: Some("gzip".into()),
+            bytes: 4096,
+            packets: 12,
+            tcp_packets: 10,
+            truncated_tcp_packets: 0,
+            malformed_packets: 0,
+            link_types: vec![LinkTypeReport {
+                link_type: 1,
+                name: "Ethernet".into(),
+                packets: 12,
+                not_decoded: 0,
+            }],
+            first_time: Some("2026-01-02T03:04:05.000000000Z".into()),
+            last_time: Some("2026-01-02T03:04:06.500000000Z".into()),
+            duration: 1.5,
+            warnings: vec!["at byte 4000: the file ends inside a packet record".into()],
+        },
+        connections: vec![
+            ConnectionReport {
+                stream: 0,
+                client: "10.0.0.1:40000".into(),
+                server: "10.0.0.2:80".into(),
+                roles_guessed: false,
+                first_frame: 1,
+                last_frame: 6,
+                packets: 6,
+                start: "2026-01-02T03:04:05.000000000Z".into(),
+                duration: 0.25,
+                from_client: direction(3, 100, 0),
+                from_server: direction(3, 2048, 1),
+            },
+            ConnectionReport {
+                stream: 1,
+                client: "[2001:db8::1]:50000".into(),
+                server: "[2001:db8::2]:443".into(),
+                roles_guessed: true,
+                first_frame: 7,
+                last_frame: 12,
+                packets: 4,
+                start: "2026-01-02T03:04:06.000000000Z".into(),
+                duration: 0.5,
+                from_client: direction(2, 0, 0),
+                from_server: direction(2, 0, 0),
+            },
+        ],
+    })
+}
+
+/// A fresh element in the document to mount a component on.
+fn mount_point() -> Element {
+    let document = gloo::utils::document();
+    let div = document.create_element("div").expect("a div");
+    gloo::utils::body().append_child(&div).expect("appended");
+    div
+}
+
+/// Lets Yew's scheduler (which runs on the microtask queue) render, until `done` holds.
+async fn rendered(root: &Element, done: impl Fn(&Element) -> bool) {
+    for _ in 0..100 {
+        if done(root) {
+            return;
+        }
+        let tick = js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL);
+        wasm_bindgen_futures::JsFuture::from(tick)
+            .await
+            .expect("microtask");
+    }
+    panic!("the component did not render: {}", root.inner_html());
+}
+
+#[wasm_bindgen_test]
+async fn connection_table_has_one_row_per_connection_and_marks_resets() {
+    let root = mount_point();
+    yew::Renderer::<ConnectionTable>::with_root_and_props(
+        root.clone(),
+        ConnectionTableProps { report: report() },
+    )
+    .render();
+    rendered(&root, |r| {
+        r.query_selector("tbody").ok().flatten().is_some()
+    })
+    .await;
+
+    let rows = root
+        .query_selector_all("tr.connection-table__row")
+        .expect("rows");
+    assert_eq!(rows.length(), 2);
+    let first = root
+        .query_selector("tr[data-stream='0']")
+        .expect("query")
+        .expect("row 0");
+    assert!(
+        first.class_list().contains("connection-table__row--rst"),
+        "a reset connection is marked"
+    );
+    let cell = |row: &Element, col: &str| {
+        row.query_selector(&format!("td[data-col='{col}']"))
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(cell(&first, "client"), "10.0.0.1:40000");
+    assert_eq!(cell(&first, "server"), "10.0.0.2:80");
+    assert_eq!(cell(&first, "packets"), "6");
+    assert_eq!(cell(&first, "bytes_s2c"), "2.0 KiB");
+    assert_eq!(cell(&first, "rst"), "yes");
+    let second = root.query_selector("tr[data-stream='1']").unwrap().unwrap();
+    assert!(!second.class_list().contains("connection-table__row--rst"));
+    assert_eq!(
+        cell(&second, "client"),
+        "[2001:db8::1]:50000 ?",
+        "guessed roles are flagged"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn capture_summary_shows_counts_times_and_warnings() {
+    let root = mount_point();
+    let props = CaptureSummaryProps {
+        report: report(),
+        file_name: "trace.pcapng.gz".into(),
+        millis: 12.0,
+    };
+    yew::Renderer::<CaptureSummary>::with_root_and_props(root.clone(), props).render();
+    rendered(&root, |r| {
+        r.query_selector(".capture-summary")
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+
+    let value = |key: &str| {
+        root.query_selector(&format!(".capture-summary__item[data-key='{key}'] dd"))
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(value("packets"), "12");
+    assert_eq!(value("tcp_packets"), "10");
+    assert_eq!(value("connections"), "2");
+    assert_eq!(value("format"), "pcapng (gzip)");
+    assert_eq!(value("duration"), "1.5 s");
+    let warnings = root
+        .query_selector_all(".capture-summary__warning")
+        .unwrap();
+    assert_eq!(warnings.length(), 1);
+    assert!(warnings
+        .get(0)
+        .unwrap()
+        .text_content()
+        .unwrap()
+        .contains("ends inside a packet record"));
+}
