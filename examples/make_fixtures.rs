@@ -137,8 +137,8 @@ fn main() {
     let us = |i: usize| timestamp_units(ts(i), 1_000_000);
     let mut f = le.section_header();
     f.extend(le.interface(eth, 0, None, None));
-    for i in 0..2 {
-        f.extend(le.enhanced_packet(0, us(i), frames[i].len() as u32, &frames[i]));
+    for (i, frame) in frames.iter().enumerate().take(2) {
+        f.extend(le.enhanced_packet(0, us(i), frame.len() as u32, frame));
     }
     f.extend(be.section_header());
     f.extend(be.interface(LinkType::RAW, 0, None, None));

@@ -2,6 +2,7 @@
 //! reporting on them. Plain Rust with no browser dependency; the page (`web`, wasm32 only) and
 //! the command-line tool sit on top of it.
 
+pub mod analysis;
 pub mod capture;
 pub mod dissect;
 pub mod flow;

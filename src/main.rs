@@ -11,11 +11,13 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::ffi::OsString;
+    use std::fmt::Write as _;
     use std::fs::File;
     use std::io::{ErrorKind, Read, Write};
     use std::path::PathBuf;
 
-    use rstscope::pipeline::Analyzer;
+    use rstscope::flow::Direction;
+    use rstscope::pipeline::{Analysis, Analyzer};
     use rstscope::report::Report;
 
     /// Exit status for a bad command line.
@@ -30,6 +32,7 @@ rstscope: who reset this TCP connection, and why?
 
 USAGE:
     rstscope analyze FILE [--format json|text]
+    rstscope analyze FILE --packets [--format tsv]
     rstscope --help | --version
 
 COMMANDS:
@@ -40,6 +43,16 @@ COMMANDS:
 OPTIONS:
     --format json|text   Output format (default: text). The JSON shape is documented in
                          README.md and is a stable contract (field `schema` is its version).
+    --packets            One line per TCP packet instead of the report, as tab-separated
+                         values with a header line (--format tsv, the default with --packets):
+                         frame (1-based, as Wireshark numbers it), stream (tcp.stream),
+                         findings (comma-separated tcp.analysis.* names: retransmission,
+                         fast_retransmission, spurious_retransmission, out_of_order,
+                         lost_segment, ack_lost_segment, duplicate_ack, zero_window,
+                         zero_window_probe, zero_window_probe_ack, keep_alive, keep_alive_ack,
+                         window_update, window_full, reused_ports), then dup_ack_num,
+                         ack_rtt (seconds), acks_frame, bytes_in_flight, direction (c2s or
+                         s2c), flags, seq, ack (relative), len, window (scaled when known).
     -h, --help           Show this help.
     -V, --version        Show the version.
 
@@ -53,11 +66,13 @@ EXIT STATUS:
     enum Format {
         Json,
         Text,
+        Tsv,
     }
 
     struct Args {
         file: PathBuf,
-        format: Format,
+        format: Option<Format>,
+        packets: bool,
     }
 
     pub fn run(args: Vec<OsString>) -> i32 {
@@ -70,10 +85,11 @@ EXIT STATUS:
             }
         };
         match analyze(&args) {
-            Ok(report) => {
-                let text = match args.format {
-                    Format::Json => report.to_json() + "\n",
-                    Format::Text => report.to_text(),
+            Ok(analysis) => {
+                let text = match (args.packets, args.format) {
+                    (true, _) => packets_tsv(&analysis),
+                    (false, Some(Format::Json)) => Report::new(&analysis).to_json() + "\n",
+                    (false, _) => Report::new(&analysis).to_text(),
                 };
                 let mut stdout = std::io::stdout().lock();
                 // A closed pipe (`| head`) is not an error worth a message.
@@ -92,7 +108,8 @@ EXIT STATUS:
     fn parse(args: Vec<OsString>) -> Result<Option<Args>, String> {
         let mut args = args.into_iter();
         let mut file = None;
-        let mut format = Format::Text;
+        let mut format = None;
+        let mut packets = false;
         match args.next().as_ref().and_then(|a| a.to_str()) {
             Some("analyze") => {}
             Some("-h" | "--help" | "help") | None => {
@@ -109,11 +126,13 @@ EXIT STATUS:
             match arg.to_str() {
                 Some("--format") => {
                     format = match args.next().as_ref().and_then(|a| a.to_str()) {
-                        Some("json") => Format::Json,
-                        Some("text") => Format::Text,
-                        _ => return Err("--format takes json or text".to_string()),
+                        Some("json") => Some(Format::Json),
+                        Some("text") => Some(Format::Text),
+                        Some("tsv") => Some(Format::Tsv),
+                        _ => return Err("--format takes json, text or tsv".to_string()),
                     }
                 }
+                Some("--packets") => packets = true,
                 Some("-h" | "--help") => {
                     print!("{HELP}");
                     return Ok(None);
@@ -126,10 +145,23 @@ EXIT STATUS:
             }
         }
         let file = file.ok_or("analyze needs a FILE")?;
-        Ok(Some(Args { file, format }))
+        match (packets, format) {
+            (true, Some(Format::Json | Format::Text)) => {
+                return Err("--packets prints tsv only".to_string())
+            }
+            (false, Some(Format::Tsv)) => {
+                return Err("--format tsv needs --packets".to_string())
+            }
+            _ => {}
+        }
+        Ok(Some(Args {
+            file,
+            format,
+            packets,
+        }))
     }
 
-    fn analyze(args: &Args) -> Result<Report, String> {
+    fn analyze(args: &Args) -> Result<Analysis, String> {
         let mut file = File::open(&args.file).map_err(|e| e.to_string())?;
         let mut analyzer = Analyzer::new();
         let mut buf = vec![0u8; CHUNK];
@@ -147,7 +179,56 @@ EXIT STATUS:
             };
             analyzer.feed(&buf[..n]).map_err(|e| e.to_string())?;
         }
-        let analysis = analyzer.finish().map_err(|e| e.to_string())?;
-        Ok(Report::new(&analysis))
+        analyzer.finish().map_err(|e| e.to_string())
     }
+
+    /// `--packets`: the header line, then one line per TCP packet in file order.
+    fn packets_tsv(analysis: &Analysis) -> String {
+        let mut out = String::from(PACKETS_HEADER);
+        out.push('\n');
+        let records = analysis.tcp.records();
+        for (pos, r) in records.as_slice().iter().enumerate() {
+            let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+            let conn = analysis.flows.connection(r.stream);
+            let state = analysis.tcp.connection(r.stream);
+            let direction = match (conn, state) {
+                (Some(conn), Some(state)) => match state.direction(conn, r.side()) {
+                    Direction::ToServer => "c2s",
+                    Direction::ToClient => "s2c",
+                },
+                _ => "",
+            };
+            let window = match state {
+                Some(state) if r.window_scaled() => state.endpoint(r.side()).scaled_window(r.window),
+                _ => u32::from(r.window),
+            };
+            let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0x{:03x}\t{}\t{}\t{}\t{}",
+                r.frame_number(),
+                r.stream.0,
+                r.findings,
+                opt(records.dup_ack_num(pos)),
+                records
+                    .ack_rtt_ns(pos)
+                    .map_or(String::new(), |ns| format!("{:.9}", ns as f64 / 1e9)),
+                records
+                    .acked(pos)
+                    .and_then(|a| records.get(a))
+                    .map_or(String::new(), |a| a.frame_number().to_string()),
+                opt(records.bytes_in_flight(pos)),
+                direction,
+                r.flags().0,
+                r.seq,
+                r.ack,
+                r.len,
+                window,
+            );
+        }
+        out
+    }
+
+    /// The columns of `--packets`.
+    const PACKETS_HEADER: &str = "frame\tstream\tfindings\tdup_ack_num\tack_rtt\tacks_frame\tbytes_in_flight\tdirection\tflags\tseq\tack\tlen\twindow";
 }

@@ -1,15 +1,16 @@
 //! The analysis pipeline: bytes in, an [`Analysis`] out. It wires the stages together in the
-//! one direction data flows (decoder -> dissector -> flow table) and keeps the capture-level
-//! counters. Both the command-line tool and the page's worker drive it the same way:
+//! one direction data flows (decoder -> dissector -> flow table -> TCP sequence analysis) and
+//! keeps the capture-level counters. Both the command-line tool and the page's worker drive it the same way:
 //! `Analyzer::new()`, `feed` chunk by chunk, then `finish`.
 
 use std::collections::BTreeMap;
 
+use crate::analysis::{Observation, TcpAnalyzer};
 use crate::capture::{
     CaptureError, Compression, Container, Decoder, Event, LinkType, Timestamp, Warning,
 };
-use crate::dissect::{Dissection, Dissector};
-use crate::flow::FlowTable;
+use crate::dissect::{Dissection, Dissector, TcpFlags, TcpSegment};
+use crate::flow::{FlowTable, StreamId};
 
 /// How many warnings are kept word for word; past that they are only counted, so a hostile
 /// file cannot grow the report without bound.
@@ -49,6 +50,8 @@ pub struct CaptureSummary {
 pub struct Analysis {
     pub capture: CaptureSummary,
     pub flows: FlowTable,
+    /// Per-packet records and per-connection sequence analysis, indexed like `flows`.
+    pub tcp: TcpAnalyzer,
 }
 
 /// Drives the pipeline. See the module documentation.
@@ -56,6 +59,7 @@ pub struct Analyzer {
     decoder: Decoder,
     dissector: Dissector,
     flows: FlowTable,
+    tcp: TcpAnalyzer,
     summary: CaptureSummary,
 }
 
@@ -71,6 +75,7 @@ impl Analyzer {
             decoder: Decoder::new(),
             dissector: Dissector::new(),
             flows: FlowTable::new(),
+            tcp: TcpAnalyzer::new(),
             summary: CaptureSummary::default(),
         }
     }
@@ -91,12 +96,17 @@ impl Analyzer {
             decoder,
             dissector,
             flows,
+            tcp,
             summary,
         } = self;
         summary.bytes += chunk.len() as u64;
-        decoder.feed(chunk, &mut |event| {
-            on_event(event, dissector, flows, summary)
-        })
+        let mut stages = Stages {
+            dissector,
+            flows,
+            tcp,
+            summary,
+        };
+        decoder.feed(chunk, &mut |event| on_event(event, &mut stages))
     }
 
     /// Ends the input and returns the analysis.
@@ -105,22 +115,39 @@ impl Analyzer {
             decoder,
             dissector,
             flows,
+            tcp,
             summary,
         } = &mut self;
-        decoder.finish(&mut |event| on_event(event, dissector, flows, summary))?;
+        let mut stages = Stages {
+            dissector,
+            flows,
+            tcp,
+            summary,
+        };
+        decoder.finish(&mut |event| on_event(event, &mut stages))?;
         Ok(Analysis {
             capture: self.summary,
             flows: self.flows,
+            tcp: self.tcp,
         })
     }
 }
 
-fn on_event(
-    event: Event<'_>,
-    dissector: &mut Dissector,
-    flows: &mut FlowTable,
-    summary: &mut CaptureSummary,
-) {
+/// The stages after the decoder, borrowed for one batch of events.
+struct Stages<'a> {
+    dissector: &'a mut Dissector,
+    flows: &'a mut FlowTable,
+    tcp: &'a mut TcpAnalyzer,
+    summary: &'a mut CaptureSummary,
+}
+
+fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
+    let Stages {
+        dissector,
+        flows,
+        tcp,
+        summary,
+    } = stages;
     match event {
         Event::Format {
             container,
@@ -148,7 +175,16 @@ fn on_event(
                     if segment.truncated {
                         summary.truncated_tcp_packets += 1;
                     }
-                    flows.push(packet.index, packet.ts, &segment);
+                    let reused_ports = starts_new_stream_on_known_ports(flows, &segment);
+                    let stream = flows.push(packet.index, packet.ts, &segment);
+                    let reused_ports = reused_ports.is_some_and(|before| before != stream);
+                    tcp.observe(&Observation {
+                        index: packet.index,
+                        ts: packet.ts,
+                        stream,
+                        reused_ports,
+                        segment: &segment,
+                    });
                 }
                 Dissection::UnsupportedLink(_) => count.not_decoded += 1,
                 Dissection::Malformed => summary.malformed_packets += 1,
@@ -156,4 +192,16 @@ fn on_event(
             }
         }
     }
+}
+
+/// For a pure SYN, the stream its endpoints are on before the flow table sees it: if the table
+/// then puts the SYN on another stream, the ports were reused (Wireshark's
+/// `tcp.analysis.reused_ports`). Other segments cannot start a stream on known ports.
+fn starts_new_stream_on_known_ports(flows: &FlowTable, seg: &TcpSegment) -> Option<StreamId> {
+    if seg.flags.0 & (TcpFlags::SYN | TcpFlags::ACK) != TcpFlags::SYN {
+        return None;
+    }
+    flows
+        .current((seg.src, seg.src_port), (seg.dst, seg.dst_port))
+        .map(|c| c.stream)
 }

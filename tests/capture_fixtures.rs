@@ -178,7 +178,7 @@ fn pcapng_interface_resolutions_and_offset() {
     let t = |i: usize| T0 + i as i64 * STEP;
     // 2^-20 s units: the fraction is rounded down to a multiple of 1/1048576 s.
     let units = (t(2) as i128 * (1 << 20) / 1_000_000_000) as i64;
-    let binary = (units >> 20) * 1_000_000_000 + ((units & 0xfffff) * 1_000_000_000 >> 20);
+    let binary = (units >> 20) * 1_000_000_000 + (((units & 0xfffff) * 1_000_000_000) >> 20);
     assert_eq!(
         ts,
         vec![

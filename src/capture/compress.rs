@@ -111,8 +111,14 @@ impl Gunzip {
                     pos += take;
                     self.consumed += take as u64;
                     if self.field.len() == want {
+                        let member_end = matches!(self.phase, GzPhase::Trailer);
                         if let Err(why) = self.field_done() {
                             return (pos, Status::Failed(why));
+                        }
+                        if member_end {
+                            // Let the caller parse this member's output before anything
+                            // that follows (its warnings, the next member).
+                            return (pos, Status::HasOutput);
                         }
                     }
                 }
@@ -186,14 +192,10 @@ impl Gunzip {
                         self.phase = GzPhase::Fixed;
                         self.field.clear();
                     } else {
-                        self.warnings.push(format!(
-                            "{} bytes of trailing data after the gzip stream are ignored",
-                            if eof {
-                                rest.len().to_string()
-                            } else {
-                                "some".to_string()
-                            }
-                        ));
+                        self.warnings.push(
+                            "the data after the end of the gzip stream is not gzip; it is ignored"
+                                .to_string(),
+                        );
                         self.phase = GzPhase::Garbage;
                     }
                 }

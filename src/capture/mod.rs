@@ -301,15 +301,19 @@ impl Decoder {
                     (status, z.take_warnings())
                 }
             };
-            for why in warnings {
-                let offset = self.base + self.buf.len() as u64;
-                self.out.warn(sink, offset, why);
-            }
             if let compress::Status::Failed(why) = status {
                 return self.decompress_failed(why, sink);
             }
             let more = matches!(status, compress::Status::HasOutput) || !input.is_empty();
             self.parse(!more && eof, sink)?;
+            // After parsing, so a warning follows every packet decompressed before it,
+            // however the input was cut.
+            if !matches!(self.stage, Stage::Stopped) {
+                for why in warnings {
+                    let offset = self.base + self.buf.len() as u64;
+                    self.out.warn(sink, offset, why);
+                }
+            }
             if !more {
                 return Ok(());
             }
@@ -322,6 +326,8 @@ impl Decoder {
         why: String,
         sink: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), CaptureError> {
+        // First read what was decompressed (it may already show this is not a capture).
+        self.parse(false, sink)?;
         if self.out.packets == 0 && !self.out.format_sent {
             return Err(CaptureError::Decompress(why));
         }

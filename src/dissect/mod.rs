@@ -163,3 +163,6 @@ fn dissect_with(
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests;

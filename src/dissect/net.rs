@@ -459,7 +459,9 @@ fn gtp_u(view: View<'_>, ctx: &mut Ctx<'_>) -> Dissection {
 /// header gives, then the payload of the protocol in byte 3.
 fn ayiya(view: View<'_>, ctx: &mut Ctx<'_>) -> Dissection {
     const OPCODE_FORWARD: u8 = 1;
-    let (Some(id), Some(sig), Some(op), Some(next)) = (view.u8(0), view.u8(1), view.u8(2), view.u8(3)) else {
+    let (Some(id), Some(sig), Some(op), Some(next)) =
+        (view.u8(0), view.u8(1), view.u8(2), view.u8(3))
+    else {
         return Dissection::OtherIp;
     };
     if op & 0x0f != OPCODE_FORWARD {

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{File, MessageEvent, Worker, WorkerOptions};
+use web_sys::{ErrorEvent, File, MessageEvent, Worker, WorkerOptions};
 use yew::prelude::*;
 
 use super::components::{CaptureSummary, ConnectionTable, DropZone, ProgressBar};
@@ -16,6 +16,7 @@ use super::state::{Action, Phase, State};
 struct RunningWorker {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
 impl Drop for RunningWorker {
@@ -24,7 +25,7 @@ impl Drop for RunningWorker {
     }
 }
 
-/// Starts a fresh worker on `file`. A previous worker is dropped (terminated) by the caller
+/// Starts a fresh worker for `file`, which is sent once the worker says it is ready. A previous worker is dropped (terminated) by the caller
 /// replacing it, so loading a second file, or cancelling, stops the first run at once.
 fn spawn_worker(
     file: &File,
@@ -33,9 +34,18 @@ fn spawn_worker(
     let options = WorkerOptions::new();
     let worker = Worker::new_with_options(WORKER_URL, &options)
         .map_err(|_| "the browser refused to start the analysis worker".to_string())?;
+    let sender = worker.clone();
+    let failed = dispatch.clone();
+    let file = file.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let text = event.data().as_string().unwrap_or_default();
         let action = match FromWorker::from_json(&text) {
+            Ok(FromWorker::Ready) => match sender.post_message(&file) {
+                Ok(()) => return,
+                Err(_) => Action::Failed {
+                    message: "the file could not be handed to the worker".into(),
+                },
+            },
             Ok(FromWorker::Progress {
                 read,
                 total,
@@ -55,12 +65,24 @@ fn spawn_worker(
         dispatch.dispatch(action);
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    worker
-        .post_message(file)
-        .map_err(|_| "the file could not be handed to the worker".to_string())?;
+    // A worker that fails to load or crashes (a bug, or the tab out of memory) must end in a
+    // sentence on the page, never in a progress bar that waits forever.
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        event.prevent_default();
+        let detail = event.message();
+        failed.dispatch(Action::Failed {
+            message: if detail.is_empty() {
+                "the analysis worker stopped unexpectedly".to_string()
+            } else {
+                format!("the analysis worker stopped unexpectedly ({detail})")
+            },
+        });
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(RunningWorker {
         worker,
         _on_message: on_message,
+        _on_error: on_error,
     })
 }
 

@@ -13,6 +13,9 @@ pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FromWorker {
+    /// The worker has loaded and listens: the page may send the file now. (A message sent
+    /// before the worker's wasm has installed its handler would be lost.)
+    Ready,
     /// Bytes read so far of the file's total.
     Progress { read: u64, total: u64, packets: u64 },
     /// The analysis is complete. `millis`: time spent in the worker.
