@@ -5,7 +5,7 @@
 # Build the page and serve it on http://127.0.0.1:8080
 serve:
 	scripts/setup.sh web
-	trunk serve --offline --release
+	trunk serve --offline --release --no-autoreload
 
 # Every test: format and lints, native unit/integration/corpus tests, components in headless
 # Chromium (wasm-bindgen-test), the release page build, and the end-to-end browser tests.

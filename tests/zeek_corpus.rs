@@ -126,6 +126,19 @@ const ALLOWED: &[Allowed] = &[
                  the connection (one row, DaT); we always run timers, as in conn-all.log \
                  (two rows, Da and D), which agrees",
     },
+    // `X`: Zeek stopped analysing the connection at a script-set limit (here the SSH and
+    // login analyzers' limits); rstscope has no application analyzers.
+    Allowed {
+        baseline: "zeek/ssh/kex-quadratic-1000.pcap.gz.zeek.scripts.base.protocols.ssh.max-kexinit-algorithms.conn.log",
+        row: "row #1",
+        reason: "`X` (analysis partial: SSH kexinit limit) is an application-analyzer letter",
+    },
+    Allowed {
+        baseline: "zeek/contentline/telnet-long-line-no-eol.pcapng.gz.zeek.scripts.base.protocols.login.nvt-contentline-length.conn-long.log",
+        row: "row #1",
+        reason: "`X` (analysis partial: content line length limit) is an application-analyzer \
+                 letter",
+    },
     Allowed {
         baseline: "zeek/tunnels/Teredo.pcap.zeek.core.tunnels.teredo.conn.log",
         row: "2001:0:4137:9e50:8000:f12a:b9c8:2815:1286 > 2001:4860:0:2001::68:80 #1",
@@ -226,7 +239,9 @@ fn has_columns(path: &Path) -> bool {
         .filter(|l| !l.starts_with("###"))
         .take(12)
         .any(|l| {
-            (l.starts_with("#fields") || l.starts_with("ts\t") || l.starts_with("id."))
+            ["#fields", "ts\t", "uid\t", "id."]
+                .iter()
+                .any(|p| l.starts_with(p))
                 && (l.contains("\thistory") || l.contains("\tconn_state"))
         })
 }
@@ -347,6 +362,11 @@ fn zeek_conn_state_and_history_match_zeek_baselines() {
         };
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, row) in rows.iter().enumerate() {
+            if row.tuple.is_none() && rows.len() > 1 {
+                // Several rows without their 5-tuple (`zeek-cut` chose other columns, and Zeek
+                // logs in order of removal): they cannot be paired with ours, so not compared.
+                continue;
+            }
             let (label, candidate) = match row.tuple {
                 Some((o, r)) => {
                     let key = format!("{} > {}", endpoint(o), endpoint(r));
@@ -438,6 +458,10 @@ fn zeek_conn_state_and_history_match_zeek_baselines() {
     for a in ALLOWED {
         let _ = writeln!(out, "allowed: {} {}: {}", a.baseline, a.row, a.reason);
     }
+    let _ = writeln!(
+        out,
+        "(rows without a 5-tuple in baselines of several rows are counted but not compared)"
+    );
     eprintln!("{out}");
     assert!(
         failures.is_empty(),

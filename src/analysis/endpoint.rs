@@ -99,6 +99,17 @@ impl WindowScale {
     }
 }
 
+/// Duplicate-ACK counting of a direction (Wireshark's `dupacknum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DupAcks {
+    /// This many duplicates of the current ACK so far.
+    Count(u32),
+    /// The other direction acknowledged data this direction was never seen to send.
+    /// Wireshark stores -1 in its unsigned counter then: the next duplicate counts as the
+    /// first, and until then the counter reads as "many" for the fast-retransmission test.
+    AfterAckedUnseen,
+}
+
 /// A segment sent and not yet acknowledged.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Unacked {
@@ -164,8 +175,7 @@ pub struct Endpoint {
     /// The last raw window field; `None` before any (Wireshark starts at `G_MAXUINT32`).
     pub(super) window: Option<u16>,
     pub(super) is_first_ack: bool,
-    /// Duplicates of the current ACK so far (Wireshark's `dupacknum`).
-    pub(super) dup_acks: u32,
+    pub(super) dup_acks: DupAcks,
     pub(super) last_findings: Findings,
     /// Bytes in flight can be trusted (Wireshark's `valid_bif`).
     pub(super) valid_bif: bool,
@@ -190,7 +200,7 @@ impl Default for Endpoint {
             last_ack_time: Timestamp(0),
             window: None,
             is_first_ack: false,
-            dup_acks: 0,
+            dup_acks: DupAcks::Count(0),
             last_findings: Findings::NONE,
             valid_bif: true,
             unacked: Vec::new(),

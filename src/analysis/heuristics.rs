@@ -11,7 +11,7 @@ use crate::capture::Timestamp;
 use crate::dissect::TcpFlags;
 use crate::seq::SeqNum;
 
-use super::endpoint::{is_known, Endpoint};
+use super::endpoint::{is_known, DupAcks, Endpoint};
 use super::Findings;
 
 /// A fast retransmission follows the duplicate ACKs that asked for it within this many
@@ -146,16 +146,37 @@ pub fn is_duplicate_ack(seg: &Seg, fwd: &Endpoint) -> bool {
 
 /// ACKed unseen segment: the ACK is beyond anything the other direction was seen to send in
 /// one piece (its "max seq to be acked"), so the capture missed some of its segments. Only
-/// once the other direction sent something, and only with the ACK flag. The bound then moves
-/// to the other direction's next sequence number, so one gap is reported once.
+/// once the other direction sent something, and only with the ACK flag.
+///
+/// Reported once per gap: if the other direction sent more since (its next sequence number is
+/// past the bound), the bound moves up to it and this is reported; otherwise it is reported
+/// only if the other direction's duplicate-ACK count is at zero, and that count is then set
+/// aside ([`DupAcks::AfterAckedUnseen`]) until its ACK changes. (This is what tshark 4.0.17
+/// does on the corpus; newer Wireshark sources compare the bound and the next sequence number
+/// the other way round.)
 pub fn acks_unseen_segment(seg: &Seg, rev: &mut Endpoint) -> bool {
-    let unseen = is_known(rev.max_seq_to_be_acked)
+    if !(is_known(rev.max_seq_to_be_acked)
         && seg.ack.is_after(rev.max_seq_to_be_acked)
-        && seg.flags.ack();
-    if unseen {
-        rev.max_seq_to_be_acked = rev.next_seq;
+        && seg.flags.ack())
+    {
+        return false;
     }
-    unseen
+    if rev.next_seq.is_after(rev.max_seq_to_be_acked) {
+        rev.max_seq_to_be_acked = rev.next_seq;
+        return true;
+    }
+    let first = rev.dup_acks == DupAcks::Count(0);
+    rev.dup_acks = DupAcks::AfterAckedUnseen;
+    first
+}
+
+/// The number of a duplicate ACK in its run (`tcp.analysis.duplicate_ack_num`): one more than
+/// the last, or the first after an ACKed unseen segment.
+pub fn next_dup_ack_num(dup_acks: DupAcks) -> u32 {
+    match dup_acks {
+        DupAcks::Count(n) => n.saturating_add(1),
+        DupAcks::AfterAckedUnseen => 1,
+    }
 }
 
 /// The segment does not advance the sequence number (it starts before the next expected one),
@@ -178,8 +199,12 @@ pub fn is_spurious_retransmission(seg: &Seg, rev: &Endpoint) -> bool {
 /// ACKs ask for ([`FAST_RETRANSMISSION_DUP_ACKS`] or more), within
 /// [`FAST_RETRANSMISSION_WINDOW_NS`] of the last of them.
 pub fn is_fast_retransmission(seg: &Seg, rev: &Endpoint, not_advanced: bool) -> bool {
+    let enough = match rev.dup_acks {
+        DupAcks::Count(n) => n >= FAST_RETRANSMISSION_DUP_ACKS,
+        DupAcks::AfterAckedUnseen => true,
+    };
     not_advanced
-        && rev.dup_acks >= FAST_RETRANSMISSION_DUP_ACKS
+        && enough
         && rev.last_ack == seg.seq
         && elapsed_ns(rev.last_ack_time, seg.ts).is_some_and(|t| t < FAST_RETRANSMISSION_WINDOW_NS)
 }

@@ -35,7 +35,7 @@ mod tests;
 pub mod zeek;
 
 pub use endpoint::{
-    Endpoint, EndpointState, EndpointStats, WindowScale, MAX_UNACKED_SEGMENTS,
+    DupAcks, Endpoint, EndpointState, EndpointStats, WindowScale, MAX_UNACKED_SEGMENTS,
     MAX_WINDOW_SHIFT,
 };
 pub use findings::Findings;
@@ -327,14 +327,14 @@ fn analyse(
         } else if heuristics::is_zero_window_probe_ack(s, fwd, rev) {
             findings |= Findings::ZERO_WINDOW_PROBE_ACK;
         } else if heuristics::is_duplicate_ack(s, fwd) {
-            let n = fwd.dup_acks.saturating_add(1);
-            fwd.dup_acks = n;
+            let n = heuristics::next_dup_ack_num(fwd.dup_acks);
+            fwd.dup_acks = DupAcks::Count(n);
             findings |= Findings::DUPLICATE_ACK;
             dup_ack_num = Some(n);
         }
     }
     if s.ack != fwd.last_ack {
-        fwd.dup_acks = 0;
+        fwd.dup_acks = DupAcks::Count(0);
     }
     if heuristics::acks_unseen_segment(s, rev) {
         findings |= Findings::ACK_LOST_SEGMENT;

@@ -345,14 +345,13 @@ impl Side {
         let last = full_seq(self.last_seq, self.seq_wraps);
         let ack = full_seq(self.ack_seq, self.ack_wraps);
         let start = u64::from(self.start_seq.raw());
-        let mut size = last.max(ack).wrapping_sub(start);
-        if size != 0 {
-            size -= 1;
+        // Neither the SYN's octet nor the FIN's is data.
+        let size = last.max(ack).wrapping_sub(start).saturating_sub(1);
+        if self.fin_cnt > 0 {
+            size.saturating_sub(1)
+        } else {
+            size
         }
-        if self.fin_cnt > 0 && size != 0 {
-            size -= 1;
-        }
-        size
     }
 }
 
@@ -416,7 +415,6 @@ struct Timer {
 /// One Zeek connection: one row of `conn.log`. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct ZeekConn {
-    config: ZeekConfig,
     /// The two ends, in the order of the first packet: `[sender, receiver]`.
     ends: [Endpoint; 2],
     /// Which of `ends` is the originator (0 or 1); `FlipRoles` toggles it.
@@ -470,7 +468,6 @@ impl ZeekConn {
     /// [`ZeekConn::push`] with it next.
     pub fn new(config: ZeekConfig, first: &TcpSegment, ts: Timestamp) -> ZeekConn {
         let mut conn = ZeekConn {
-            config,
             ends: [src_of(first), (first.dst, first.dst_port)],
             orig: 0,
             sides: [Side::default(); 2],
@@ -798,8 +795,9 @@ impl ZeekConn {
         if flags.ack() {
             self.note_ack(me, flags, ack_seq);
         }
-        let delta_last = self.update_last_seq(me, one_past, flags, len);
-        let close = self.update_state_machine(ts, me, base_seq, ack_seq, len, delta_last, flags);
+        // Zeek's `delta_last` only feeds a weird in `UpdateClosedState`.
+        let _delta_last = self.update_last_seq(me, one_past, flags, len);
+        let close = self.update_state_machine(ts, me, base_seq, len, flags);
         if let Some(gen_event) = close {
             self.connection_closed(me, peer, gen_event);
         }
@@ -959,15 +957,13 @@ impl ZeekConn {
         ts: Timestamp,
         me: usize,
         base_seq: SeqNum,
-        ack_seq: SeqNum,
         len: u32,
-        _delta_last: i32,
         flags: TcpFlags,
     ) -> Option<bool> {
         let is_orig = self.is_orig(me);
         match self.sides[me].state {
             EndpointState::Inactive => {
-                self.update_inactive_state(ts, me, base_seq, ack_seq, len, is_orig, flags)
+                self.update_inactive_state(ts, me, base_seq, len, is_orig, flags)
             }
             EndpointState::SynSent | EndpointState::SynAckSent => {
                 self.update_syn_sent_state(me, flags)
@@ -991,7 +987,6 @@ impl ZeekConn {
         ts: Timestamp,
         me: usize,
         base_seq: SeqNum,
-        _ack_seq: SeqNum,
         len: u32,
         is_orig: bool,
         flags: TcpFlags,
