@@ -149,9 +149,7 @@ EXIT STATUS:
             (true, Some(Format::Json | Format::Text)) => {
                 return Err("--packets prints tsv only".to_string())
             }
-            (false, Some(Format::Tsv)) => {
-                return Err("--format tsv needs --packets".to_string())
-            }
+            (false, Some(Format::Tsv)) => return Err("--format tsv needs --packets".to_string()),
             _ => {}
         }
         Ok(Some(Args {
@@ -199,7 +197,9 @@ EXIT STATUS:
                 _ => "",
             };
             let window = match state {
-                Some(state) if r.window_scaled() => state.endpoint(r.side()).scaled_window(r.window),
+                Some(state) if r.window_scaled() => {
+                    state.endpoint(r.side()).scaled_window(r.window)
+                }
                 _ => u32::from(r.window),
             };
             let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());

@@ -2,13 +2,15 @@
 //! as JSON (see README.md, "JSON output") and the page receives from its worker. It is built
 //! from an [`Analysis`] and owns nothing but plain data.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::{ConnectionAnalysis, EndKind, Endpoint, Findings, WindowScale};
 use crate::capture::{Compression, Container, LinkType, Timestamp};
-use crate::flow::{Connection, DirectionStats};
+use crate::flow::{Connection, Direction, DirectionStats};
 use crate::pipeline::{Analysis, CaptureSummary};
 
 /// Version of the JSON shape; bumped on any incompatible change.
@@ -59,7 +61,7 @@ pub struct LinkTypeReport {
 }
 
 /// One TCP connection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionReport {
     /// Wireshark's `tcp.stream`.
     pub stream: u32,
@@ -77,10 +79,51 @@ pub struct ConnectionReport {
     pub duration: f64,
     pub from_client: DirectionReport,
     pub from_server: DirectionReport,
+    /// How many packets (both directions) carry each `tcp.analysis.*` finding, by Wireshark's
+    /// name; findings that never occur are left out.
+    #[serde(default)]
+    pub findings: BTreeMap<String, u64>,
+    /// Wireshark's `tcp.analysis.initial_rtt` in seconds: from the (latest) SYN to the first
+    /// ACK after it; null without a handshake.
+    #[serde(default)]
+    pub handshake_rtt: Option<f64>,
+    /// The first FIN or RST of the connection and who sent it.
+    #[serde(default)]
+    pub ended_by: EndedBy,
+    /// Zeek's `conn_state` (`SF`, `REJ`, `RSTO`, ...); null until the Zeek summary
+    /// (`analysis::zeek`) is wired in.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Zeek's `history` (`ShADadFf`, ...); null until the Zeek summary is wired in.
+    #[serde(default)]
+    pub history: Option<String>,
+}
+
+/// How a connection ended: the first FIN or RST seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedBy {
+    /// `fin`, `rst`, or `open` (neither was seen).
+    pub how: String,
+    /// `client` or `server`; null when `open`.
+    pub by: Option<String>,
+    /// 1-based frame number of that FIN or RST; null when `open`.
+    #[serde(default)]
+    pub frame: Option<u64>,
+}
+
+impl Default for EndedBy {
+    fn default() -> Self {
+        EndedBy {
+            how: "open".to_string(),
+            by: None,
+            frame: None,
+        }
+    }
 }
 
 /// One direction of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DirectionReport {
     pub packets: u64,
     /// TCP payload bytes.
@@ -88,6 +131,30 @@ pub struct DirectionReport {
     pub syn: u32,
     pub fin: u32,
     pub rst: u32,
+    /// Packets Wireshark calls retransmissions (`tcp.analysis.retransmission`: including the
+    /// fast and spurious ones counted below).
+    pub retransmissions: u32,
+    pub fast_retransmissions: u32,
+    pub spurious_retransmissions: u32,
+    pub out_of_order: u32,
+    /// Gaps before a segment of this direction (`tcp.analysis.lost_segment`).
+    pub lost_segments: u32,
+    /// ACKs of this direction for data the capture did not see (`tcp.analysis.ack_lost_segment`).
+    pub acked_unseen: u32,
+    pub duplicate_acks: u32,
+    pub zero_windows: u32,
+    pub zero_window_probes: u32,
+    pub keep_alives: u32,
+    pub window_updates: u32,
+    pub window_full: u32,
+    /// The largest `tcp.analysis.bytes_in_flight` of this direction's segments.
+    pub max_bytes_in_flight: u32,
+    /// Window scale shift negotiated in the handshake (RFC 7323); 0 when the handshake shows it
+    /// is not used; null when unknown (no handshake seen: windows are shown unscaled).
+    pub window_scale: Option<u8>,
+    /// The sender's state at the end of the capture, Zeek-like: `inactive`, `syn_sent`,
+    /// `syn_ack_sent`, `partial` (seen without its SYN), `established`, `closed`, `reset`.
+    pub state: String,
 }
 
 impl Report {
@@ -100,7 +167,7 @@ impl Report {
                 .flows
                 .connections()
                 .iter()
-                .map(connection_report)
+                .map(|conn| connection_report(conn, analysis.tcp.connection(conn.stream)))
                 .collect(),
         }
     }
@@ -276,7 +343,40 @@ fn capture_report(summary: &CaptureSummary) -> CaptureReport {
     }
 }
 
-fn connection_report(conn: &Connection) -> ConnectionReport {
+fn connection_report(conn: &Connection, tcp: Option<&ConnectionAnalysis>) -> ConnectionReport {
+    let side_state = |direction| tcp.map(|t| t.endpoint_for(conn, direction));
+    let (to_server, to_client) = (
+        side_state(Direction::ToServer),
+        side_state(Direction::ToClient),
+    );
+    let mut findings = BTreeMap::new();
+    for (finding, name) in Findings::all() {
+        let count: u64 = [to_server, to_client]
+            .iter()
+            .flatten()
+            .map(|e| u64::from(e.stats.count(finding)))
+            .sum();
+        if count > 0 {
+            findings.insert(name.to_string(), count);
+        }
+    }
+    let ended_by =
+        tcp.and_then(|t| t.ended.map(|e| (t, e)))
+            .map_or_else(EndedBy::default, |(t, e)| EndedBy {
+                how: match e.kind {
+                    EndKind::Fin => "fin",
+                    EndKind::Rst => "rst",
+                }
+                .to_string(),
+                by: Some(
+                    match t.direction(conn, e.by) {
+                        Direction::ToServer => "client",
+                        Direction::ToClient => "server",
+                    }
+                    .to_string(),
+                ),
+                frame: Some(e.index.frame_number()),
+            });
     ConnectionReport {
         stream: conn.stream.0,
         client: endpoint(conn.client),
@@ -287,18 +387,45 @@ fn connection_report(conn: &Connection) -> ConnectionReport {
         packets: conn.to_server.packets + conn.to_client.packets,
         start: rfc3339(conn.first_ts),
         duration: seconds_between(conn.first_ts, conn.last_ts),
-        from_client: direction_report(&conn.to_server),
-        from_server: direction_report(&conn.to_client),
+        from_client: direction_report(&conn.to_server, to_server),
+        from_server: direction_report(&conn.to_client, to_client),
+        findings,
+        handshake_rtt: tcp
+            .and_then(|t| t.handshake_rtt_ns)
+            .map(|ns| ns as f64 / 1e9),
+        ended_by,
+        state: None,
+        history: None,
     }
 }
 
-fn direction_report(stats: &DirectionStats) -> DirectionReport {
+fn direction_report(stats: &DirectionStats, tcp: Option<&Endpoint>) -> DirectionReport {
+    let count = |f: Findings| tcp.map_or(0, |e| e.stats.count(f));
     DirectionReport {
         packets: stats.packets,
         bytes: stats.payload_bytes,
         syn: stats.syn,
         fin: stats.fin,
         rst: stats.rst,
+        retransmissions: count(Findings::RETRANSMISSION),
+        fast_retransmissions: count(Findings::FAST_RETRANSMISSION),
+        spurious_retransmissions: count(Findings::SPURIOUS_RETRANSMISSION),
+        out_of_order: count(Findings::OUT_OF_ORDER),
+        lost_segments: count(Findings::LOST_SEGMENT),
+        acked_unseen: count(Findings::ACK_LOST_SEGMENT),
+        duplicate_acks: count(Findings::DUPLICATE_ACK),
+        zero_windows: count(Findings::ZERO_WINDOW),
+        zero_window_probes: count(Findings::ZERO_WINDOW_PROBE),
+        keep_alives: count(Findings::KEEP_ALIVE),
+        window_updates: count(Findings::WINDOW_UPDATE),
+        window_full: count(Findings::WINDOW_FULL),
+        max_bytes_in_flight: tcp.map_or(0, |e| e.stats.max_bytes_in_flight),
+        window_scale: tcp.and_then(|e| match e.window_scale {
+            WindowScale::Unknown => None,
+            WindowScale::NotUsed => Some(0),
+            WindowScale::Shift(s) => Some(s),
+        }),
+        state: tcp.map_or("inactive", |e| e.state.name()).to_string(),
     }
 }
 

@@ -31,12 +31,74 @@ struct Known {
 
 /// Every remaining disagreement class. See the `reason`s; the unit tests in
 /// `src/analysis/tests.rs` show the cases where our answer is the better one.
-const KNOWN: &[Known] = &[];
+const KNOWN: &[Known] = &[
+    // Known bug, in the dissector's contract rather than the analysis: frame 27 is a SYN whose
+    // TCP header length (40) is larger than what the IP header says the segment has. Wireshark
+    // calls it a "short segment": it gives it a stream but no `tcp.len`, and does not analyse
+    // it. `TcpSegment` cannot say so (its `payload_len` saturates at 0), so we analyse it as a
+    // SYN with a new ISN on known ports, which sets that direction's state. The frame itself is
+    // not compared (tshark did not analyse it: no `tcp.len`), but two later verdicts of its
+    // stream follow from it.
+    Known {
+        file: "ndpi/fuzz-2006-09-29-28586.pcap",
+        what: "lost_segment",
+        frames: &[40],
+        reason: "follows from analysing the short segment of frame 27",
+    },
+    Known {
+        file: "ndpi/fuzz-2006-09-29-28586.pcap",
+        what: "ack_lost_segment",
+        frames: &[42],
+        reason: "follows from analysing the short segment of frame 27",
+    },
+    // Ours is better: frame 24 carries a SACK option with no block, which makes tshark's option
+    // dissector throw; the TCP dissector stops there, before it prints the analysis of the
+    // packet (the analysis itself ran: the next frames agree). The ACK does acknowledge frame
+    // 20 exactly, 0.186323 s later. See `analysis::tests::ack_rtt_of_the_exact_ack`.
+    Known {
+        file: "suricata-verify/tcp-empty-sack/tcp-opt.pcap",
+        what: "ack_rtt",
+        frames: &[24],
+        reason: "tshark stops at the empty SACK option before printing the analysis",
+    },
+    // Known bug outside the analysis (capture decoder): these timestamps are far out of range
+    // (tshark shows 18446744073204.x s: it wraps them modulo 2^64); the decoder saturates them,
+    // so two packets 0.5 ms apart get the same time and the RTT reads 0 (not shown).
+    Known {
+        file: "pcapplusplus/pcapng-example.pcapng",
+        what: "ack_rtt",
+        frames: PCAPNG_EXAMPLE_SATURATED,
+        reason: "decoder saturates out-of-range timestamps that tshark wraps",
+    },
+    Known {
+        file: "pcapplusplus/file_heuristics/pcapng-example.pcapng.zst",
+        what: "ack_rtt",
+        frames: PCAPNG_EXAMPLE_SATURATED,
+        reason: "decoder saturates out-of-range timestamps that tshark wraps",
+    },
+    // Known bug outside the analysis (capture decoder): the record's nanosecond field is 10^9
+    // or more; tshark and the decoder carry it into the seconds differently.
+    Known {
+        file: "tcpdump/timestamp_invalid_nano.pcap",
+        what: "ack_rtt",
+        frames: &[3],
+        reason: "out-of-range nanosecond field read differently by the decoder",
+    },
+];
+
+/// The frames of `pcapng-example.pcapng` whose timestamps the decoder saturates.
+const PCAPNG_EXAMPLE_SATURATED: &[u64] = &[
+    64, 68, 70, 72, 77, 80, 82, 83, 85, 87, 89, 91, 95, 96, 100, 101, 102, 103, 107, 109, 110, 111,
+    112, 114, 115, 118, 119, 121, 124, 126, 129, 130, 132, 135, 136, 138, 140, 142, 145, 147, 150,
+    152, 154, 155, 156, 157, 158,
+];
 
 /// What tshark said of one packet.
 #[derive(Debug, Default, Clone)]
 struct Row {
     stream: Option<u32>,
+    /// tshark computed `tcp.len`, so it analysed the packet.
+    analysed: bool,
     findings: BTreeSet<&'static str>,
     dup_ack_num: Option<u32>,
     ack_rtt_ns: Option<i64>,
@@ -64,8 +126,9 @@ fn read_oracle(path: &Path) -> BTreeMap<u64, Row> {
     let finding_cols: Vec<(usize, &'static str)> = Findings::all()
         .filter_map(|(_, name)| col(&format!("tcp.analysis.{name}")).map(|i| (i, name)))
         .collect();
-    let (c_frame, c_stream, c_dup, c_rtt, c_win) = (
+    let (c_frame, c_len, c_stream, c_dup, c_rtt, c_win) = (
         col("frame.number"),
+        col("tcp.len"),
         col("tcp.stream"),
         col("tcp.analysis.duplicate_ack_num"),
         col("tcp.analysis.ack_rtt"),
@@ -80,6 +143,7 @@ fn read_oracle(path: &Path) -> BTreeMap<u64, Row> {
         };
         let row = Row {
             stream: field(c_stream).parse().ok(),
+            analysed: !field(c_len).is_empty(),
             findings: finding_cols
                 .iter()
                 .filter(|(i, _)| !field(Some(*i)).is_empty())
@@ -185,6 +249,7 @@ fn findings_agree_with_tshark() {
     let mut valued: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     let mut diffs: Diffs = BTreeMap::new();
     let mut packets = 0u64;
+    let mut not_analysed = 0u64;
     for capture in common::corpus_captures(&dir) {
         let file = capture
             .strip_prefix(&dir)
@@ -201,6 +266,12 @@ fn findings_agree_with_tshark() {
             // dissector's (tests/dissect_corpus.rs).
             let Some(got) = ours.get(frame) else { continue };
             if want.stream != Some(got.stream) {
+                continue;
+            }
+            // tshark gives a stream to TCP headers whose segment length it cannot know (header
+            // longer than the IP payload, ...) but does not analyse them.
+            if !want.analysed {
+                not_analysed += 1;
                 continue;
             }
             packets += 1;
@@ -252,7 +323,8 @@ fn findings_agree_with_tshark() {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nTCP analysis vs tshark 4.0.17 over {packets} TCP packets\n{:<26} {:>7} {:>7} {:>7} {:>10} {:>10}",
+        "\nTCP analysis vs tshark 4.0.17 over {packets} TCP packets ({not_analysed} more that tshark \
+         did not analyse)\n{:<26} {:>7} {:>7} {:>7} {:>10} {:>10}",
         "finding", "tp", "fp", "fn", "precision", "recall"
     );
     let mut failures = Vec::new();

@@ -10,16 +10,26 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn rstscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rstscope")).args(args).output().expect("rstscope runs")
+    Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(args)
+        .output()
+        .expect("rstscope runs")
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn json_of(path: &Path) -> Value {
     let out = rstscope(&["analyze", path.to_str().unwrap(), "--format", "json"]);
-    assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
@@ -37,7 +47,12 @@ fn help_and_version_exit_zero() {
 
 #[test]
 fn a_wrong_command_line_exits_one() {
-    for args in [&["frobnicate"][..], &["analyze"], &["analyze", "a", "b"], &["analyze", "a", "--format", "xml"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["analyze"],
+        &["analyze", "a", "b"],
+        &["analyze", "a", "--format", "xml"],
+    ] {
         let out = rstscope(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("rstscope --help"));
@@ -64,7 +79,10 @@ fn a_truncated_file_exits_zero_with_a_warning() {
     let report = json_of(&fixture("formats/pcap-truncated-mid-packet.pcap"));
     let warnings = report["capture"]["warnings"].as_array().unwrap();
     assert!(!warnings.is_empty());
-    assert!(warnings[0].as_str().unwrap().contains("byte"), "{warnings:?}");
+    assert!(
+        warnings[0].as_str().unwrap().contains("byte"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -72,7 +90,16 @@ fn json_has_the_documented_shape() {
     let report = json_of(&fixture("scenarios/everyday.client.pcap"));
     assert_eq!(report["schema"], 1);
     let capture = &report["capture"];
-    for key in ["format", "packets", "tcp_packets", "link_types", "warnings", "first_time", "last_time", "duration"] {
+    for key in [
+        "format",
+        "packets",
+        "tcp_packets",
+        "link_types",
+        "warnings",
+        "first_time",
+        "last_time",
+        "duration",
+    ] {
         assert!(!capture[key].is_null(), "capture.{key} missing");
     }
     assert_eq!(capture["format"], "pcap");
@@ -80,14 +107,31 @@ fn json_has_the_documented_shape() {
     assert!(!connections.is_empty());
     for (i, conn) in connections.iter().enumerate() {
         assert_eq!(conn["stream"], i as u64, "streams in order from 0");
-        for key in ["client", "server", "first_frame", "last_frame", "packets", "from_client", "from_server"] {
+        for key in [
+            "client",
+            "server",
+            "first_frame",
+            "last_frame",
+            "packets",
+            "from_client",
+            "from_server",
+        ] {
             assert!(!conn[key].is_null(), "connection.{key} missing");
         }
         // The scenario's clients are 10.77.1.x talking to servers on 10.77.2.x.
-        assert!(conn["client"].as_str().unwrap().starts_with("10.77.1."), "{conn}");
-        assert!(conn["server"].as_str().unwrap().starts_with("10.77.2."), "{conn}");
+        assert!(
+            conn["client"].as_str().unwrap().starts_with("10.77.1."),
+            "{conn}"
+        );
+        assert!(
+            conn["server"].as_str().unwrap().starts_with("10.77.2."),
+            "{conn}"
+        );
     }
-    let text = rstscope(&["analyze", fixture("scenarios/everyday.client.pcap").to_str().unwrap()]);
+    let text = rstscope(&[
+        "analyze",
+        fixture("scenarios/everyday.client.pcap").to_str().unwrap(),
+    ]);
     assert!(text.status.success());
     assert!(String::from_utf8_lossy(&text.stdout).contains("TCP connections: "));
 }
@@ -104,7 +148,12 @@ fn oracle_streams(capture: &Path) -> BTreeMap<u64, u64> {
     lines
         .map(|line| line.split('\t').collect::<Vec<_>>())
         .filter(|cells| !cells[stream].is_empty())
-        .map(|cells| (cells[frame].parse().unwrap(), cells[stream].parse().unwrap()))
+        .map(|cells| {
+            (
+                cells[frame].parse().unwrap(),
+                cells[stream].parse().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -115,7 +164,11 @@ fn tshark_frames(corpus: &Path, capture: &Path) -> u64 {
     text.lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .find(|v| v["path"] == rel)
-        .and_then(|v| v["frames"].as_u64().or_else(|| v["frames"].as_str()?.parse().ok()))
+        .and_then(|v| {
+            v["frames"]
+                .as_u64()
+                .or_else(|| v["frames"].as_str()?.parse().ok())
+        })
         .unwrap_or_else(|| panic!("{rel} not in describe.jsonl"))
 }
 
@@ -123,7 +176,10 @@ fn tshark_frames(corpus: &Path, capture: &Path) -> u64 {
 /// every connection's first and last frame where tshark's `tcp.stream` puts them.
 #[test]
 fn corpus_counts_and_stream_numbering_match_tshark() {
-    let Some(corpus) = common::corpus_dir("cli::corpus_counts_and_stream_numbering_match_tshark") else { return };
+    let Some(corpus) = common::corpus_dir("cli::corpus_counts_and_stream_numbering_match_tshark")
+    else {
+        return;
+    };
     let files = [
         "zeek/http-vlan-0.pcap",
         "zeek/pcapng-multi-interface.pcapng",
@@ -134,8 +190,16 @@ fn corpus_counts_and_stream_numbering_match_tshark() {
         let path = corpus.join(rel);
         let report = json_of(&path);
         let streams = oracle_streams(&path);
-        assert_eq!(report["capture"]["packets"].as_u64().unwrap(), tshark_frames(&corpus, &path), "{rel}: packets");
-        assert_eq!(report["capture"]["tcp_packets"].as_u64().unwrap(), streams.len() as u64, "{rel}: TCP packets");
+        assert_eq!(
+            report["capture"]["packets"].as_u64().unwrap(),
+            tshark_frames(&corpus, &path),
+            "{rel}: packets"
+        );
+        assert_eq!(
+            report["capture"]["tcp_packets"].as_u64().unwrap(),
+            streams.len() as u64,
+            "{rel}: TCP packets"
+        );
         let mut first_last: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
         for (&frame, &stream) in &streams {
             let entry = first_last.entry(stream).or_insert((frame, frame));
@@ -146,10 +210,22 @@ fn corpus_counts_and_stream_numbering_match_tshark() {
         for conn in connections {
             let stream = conn["stream"].as_u64().unwrap();
             let (first, last) = first_last[&stream];
-            assert_eq!(conn["first_frame"].as_u64().unwrap(), first, "{rel}: stream {stream} first frame");
-            assert_eq!(conn["last_frame"].as_u64().unwrap(), last, "{rel}: stream {stream} last frame");
+            assert_eq!(
+                conn["first_frame"].as_u64().unwrap(),
+                first,
+                "{rel}: stream {stream} first frame"
+            );
+            assert_eq!(
+                conn["last_frame"].as_u64().unwrap(),
+                last,
+                "{rel}: stream {stream} last frame"
+            );
         }
-        eprintln!("{rel}: {} packets, {} streams: as tshark", report["capture"]["packets"], connections.len());
+        eprintln!(
+            "{rel}: {} packets, {} streams: as tshark",
+            report["capture"]["packets"],
+            connections.len()
+        );
     }
 }
 
@@ -157,7 +233,9 @@ fn corpus_counts_and_stream_numbering_match_tshark() {
 /// 2 (never a panic or a signal), and a 2 comes with one line on stderr.
 #[test]
 fn corpus_every_file_exits_cleanly() {
-    let Some(corpus) = common::corpus_dir("cli::corpus_every_file_exits_cleanly") else { return };
+    let Some(corpus) = common::corpus_dir("cli::corpus_every_file_exits_cleanly") else {
+        return;
+    };
     // describe.jsonl lists every capture, those without a tshark oracle too.
     let describe = std::fs::read_to_string(corpus.join("describe.jsonl")).unwrap();
     let files: Vec<PathBuf> = describe
@@ -175,14 +253,23 @@ fn corpus_every_file_exits_cleanly() {
                 serde_json::from_slice::<Value>(&out.stdout).expect("valid JSON");
             }
             Some(2) => {
-                assert_eq!(stderr.trim_end().lines().count(), 1, "{}: {stderr}", path.display());
+                assert_eq!(
+                    stderr.trim_end().lines().count(),
+                    1,
+                    "{}: {stderr}",
+                    path.display()
+                );
                 unreadable.push(path.strip_prefix(&corpus).unwrap().display().to_string());
             }
             other => panic!("{}: exit {other:?}: {stderr}", path.display()),
         }
         assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
     }
-    eprintln!("{} captures analysed, {} unreadable: {unreadable:?}", files.len(), unreadable.len());
+    eprintln!(
+        "{} captures analysed, {} unreadable: {unreadable:?}",
+        files.len(),
+        unreadable.len()
+    );
     // The snoop file is the one capture in the corpus that is not pcap or pcapng.
     assert_eq!(unreadable, ["pcapplusplus/solaris.snoop"]);
 }

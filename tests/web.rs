@@ -11,8 +11,11 @@ use rstscope::report::{
 use rstscope::web::components::{
     CaptureSummary, CaptureSummaryProps, ConnectionTable, ConnectionTableProps,
 };
+use rstscope::web::protocol::JobId;
+use rstscope::web::state::{Action, Phase, State};
 use wasm_bindgen_test::*;
 use web_sys::Element;
+use yew::Reducible;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -23,6 +26,7 @@ fn direction(packets: u64, bytes: u64, rst: u32) -> DirectionReport {
         syn: 1,
         fin: 0,
         rst,
+        ..DirectionReport::default()
     }
 }
 
@@ -62,6 +66,7 @@ fn report() -> Rc<Report> {
                 duration: 0.25,
                 from_client: direction(3, 100, 0),
                 from_server: direction(3, 2048, 1),
+                ..ConnectionReport::default()
             },
             ConnectionReport {
                 stream: 1,
@@ -75,6 +80,7 @@ fn report() -> Rc<Report> {
                 duration: 0.5,
                 from_client: direction(2, 0, 0),
                 from_server: direction(2, 0, 0),
+                ..ConnectionReport::default()
             },
         ],
     })
@@ -187,4 +193,68 @@ async fn capture_summary_shows_counts_times_and_warnings() {
         .text_content()
         .unwrap()
         .contains("ends inside a packet record"));
+}
+
+// The page's reducer: pure, so it is tested here without mounting anything.
+
+fn open(job: JobId) -> Rc<State> {
+    Rc::new(State::default()).reduce(Action::Open {
+        job,
+        name: format!("f{job}"),
+        size: 100,
+    })
+}
+
+#[wasm_bindgen_test]
+fn messages_of_an_older_job_are_ignored() {
+    let state = open(1).reduce(Action::Open {
+        job: 2,
+        name: "second".into(),
+        size: 10,
+    });
+    let after = state.clone().reduce(Action::Failed {
+        job: 1,
+        message: "late".into(),
+    });
+    assert_eq!(after, state);
+    let after = after.reduce(Action::Progress {
+        job: 2,
+        read: 5,
+        total: 10,
+        packets: 1,
+    });
+    assert_eq!(
+        after.phase,
+        Phase::Loading {
+            read: 5,
+            total: 10,
+            packets: 1
+        }
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_cancelled_job_stays_cancelled() {
+    let state = open(1).reduce(Action::Cancel);
+    assert_eq!(state.phase, Phase::Cancelled);
+    let after = state.clone().reduce(Action::Progress {
+        job: 1,
+        read: 50,
+        total: 100,
+        packets: 3,
+    });
+    assert_eq!(after.phase, Phase::Cancelled);
+}
+
+#[wasm_bindgen_test]
+fn a_crashed_worker_fails_the_running_job() {
+    let state = open(1).reduce(Action::Crashed {
+        message: "out of memory".into(),
+    });
+    assert_eq!(
+        state.phase,
+        Phase::Failed {
+            message: "out of memory".into()
+        }
+    );
 }

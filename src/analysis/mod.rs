@@ -39,7 +39,7 @@ pub use endpoint::{
     MAX_WINDOW_SHIFT,
 };
 pub use findings::Findings;
-pub use record::{PacketRecord, RecordFields, Records};
+pub use record::{AckOf, PacketRecord, RecordFields, Records};
 
 use std::net::SocketAddr;
 
@@ -166,8 +166,8 @@ pub struct PacketAnalysis {
     pub findings: Findings,
     /// `tcp.analysis.duplicate_ack_num`, for duplicate ACKs.
     pub dup_ack_num: Option<u32>,
-    /// The record position of the segment this packet acknowledges (`tcp.analysis.acks_frame`).
-    pub acked: Option<u32>,
+    /// The segment this packet acknowledges (`tcp.analysis.acks_frame`) and the ACK RTT.
+    pub acked: Option<AckOf>,
     /// `tcp.analysis.bytes_in_flight`.
     pub bytes_in_flight: Option<u32>,
 }
@@ -342,7 +342,7 @@ fn analyse(
     findings |= retransmission_kind(s, fwd, rev, handshake_rtt, findings);
 
     advance(fwd, s, probe, findings, record_pos);
-    let acked = take_acked(rev, s.ack);
+    let acked = take_acked(rev, s.ack, s.ts);
     let bytes_in_flight = bytes_in_flight(fwd, rev, s);
     if let Some(b) = bytes_in_flight {
         fwd.stats.max_bytes_in_flight = fwd.stats.max_bytes_in_flight.max(b);
@@ -439,10 +439,10 @@ fn advance(fwd: &mut Endpoint, s: &Seg, probe: bool, findings: Findings, record_
 }
 
 /// Removes from the receiver's unacknowledged segments those this ACK covers, trims the one it
-/// covers in part, and returns the record position of the segment it acknowledges exactly (the
-/// oldest such, for `tcp.analysis.acks_frame` and the ACK RTT). As in Wireshark, the ACK
-/// number is used whether or not the ACK flag is set.
-fn take_acked(rev: &mut Endpoint, ack: SeqNum) -> Option<u32> {
+/// covers in part, and returns the segment it acknowledges exactly (the oldest such, for
+/// `tcp.analysis.acks_frame` and the ACK RTT). As in Wireshark, the ACK number is used whether
+/// or not the ACK flag is set.
+fn take_acked(rev: &mut Endpoint, ack: SeqNum, now: Timestamp) -> Option<AckOf> {
     let mut acked = None;
     rev.unacked.retain_mut(|u| {
         if ack == u.next_seq {
@@ -455,7 +455,10 @@ fn take_acked(rev: &mut Endpoint, ack: SeqNum) -> Option<u32> {
             u.next_seq.is_after(ack)
         }
     });
-    acked.map(|(record, _)| record)
+    acked.map(|(record, ts): (u32, Timestamp)| AckOf {
+        record,
+        rtt_ns: now.0.saturating_sub(ts.0),
+    })
 }
 
 /// Bytes in flight after a data segment (Wireshark's default, payload-based method): the span

@@ -17,8 +17,8 @@
 //! | 30..32 | `findings` | [`Findings`] |
 //!
 //! What only some packets have is kept beside the records, sparse and in record order: the
-//! duplicate-ACK number (duplicate ACKs only), the segment a packet acknowledges (for the ACK
-//! RTT) and the bytes in flight (data segments only). [`Records`] answers for all three.
+//! duplicate-ACK number (duplicate ACKs only), the segment a packet acknowledges and the ACK
+//! RTT (exact, whatever the record times) and the bytes in flight (data segments only). [`Records`] answers for all three.
 
 use crate::capture::{PacketIdx, Timestamp};
 use crate::dissect::TcpFlags;
@@ -155,13 +155,30 @@ fn sparse_get(list: &[Sparse], pos: u32) -> Option<u32> {
     list.get(i).filter(|s| s.record == pos).map(|s| s.value)
 }
 
+/// An acknowledging record: the segment it acknowledges and the time since (kept exactly,
+/// since record times saturate far from their connection's start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Acked {
+    record: u32,
+    acked: u32,
+    rtt_ns: i64,
+}
+
+/// What a packet acknowledged (see [`Records::push`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckOf {
+    /// Position of the acknowledged segment's record.
+    pub record: u32,
+    /// Nanoseconds from that segment to the acknowledging packet.
+    pub rtt_ns: i64,
+}
+
 /// Every TCP packet's record, in file order, and the sparse values beside them.
 #[derive(Debug, Default, Clone)]
 pub struct Records {
     records: Vec<PacketRecord>,
     dup_ack_num: Vec<Sparse>,
-    /// The position of the record each acknowledging record acknowledges.
-    acked: Vec<Sparse>,
+    acked: Vec<Acked>,
     bytes_in_flight: Vec<Sparse>,
 }
 
@@ -181,7 +198,7 @@ impl Records {
         &mut self,
         record: PacketRecord,
         dup_ack_num: Option<u32>,
-        acked: Option<u32>,
+        acked: Option<AckOf>,
         bytes_in_flight: Option<u32>,
     ) -> u32 {
         let record_pos = self.next_position();
@@ -195,8 +212,14 @@ impl Records {
             }
         };
         add(&mut self.dup_ack_num, dup_ack_num);
-        add(&mut self.acked, acked);
         add(&mut self.bytes_in_flight, bytes_in_flight);
+        if let Some(a) = acked {
+            self.acked.push(Acked {
+                record: record_pos,
+                acked: a.record,
+                rtt_ns: a.rtt_ns,
+            });
+        }
         record_pos
     }
 
@@ -236,16 +259,20 @@ impl Records {
 
     /// The position of the segment the record at `pos` acknowledges (`tcp.analysis.acks_frame`).
     pub fn acked(&self, pos: u32) -> Option<u32> {
-        sparse_get(&self.acked, pos)
+        self.acked_entry(pos).map(|a| a.acked)
     }
 
     /// Wireshark's `tcp.analysis.ack_rtt` of the record at `pos`, in nanoseconds: the time from
     /// the segment it acknowledges to it. Like Wireshark, `None` when that time is zero.
     pub fn ack_rtt_ns(&self, pos: u32) -> Option<i64> {
-        let this = self.get(pos)?;
-        let acked = self.get(self.acked(pos)?)?;
-        let rtt = this.time_offset_ns() - acked.time_offset_ns();
-        (rtt != 0).then_some(rtt)
+        self.acked_entry(pos)
+            .map(|a| a.rtt_ns)
+            .filter(|rtt| *rtt != 0)
+    }
+
+    fn acked_entry(&self, pos: u32) -> Option<&Acked> {
+        let i = self.acked.partition_point(|a| a.record < pos);
+        self.acked.get(i).filter(|a| a.record == pos)
     }
 
     /// Wireshark's `tcp.analysis.bytes_in_flight` of the record at `pos`.
@@ -334,14 +361,31 @@ mod tests {
             })
         };
         let a = records.push(at(0, 0), None, None, Some(100));
-        let b = records.push(at(2, 5_000), Some(1), Some(a), None);
-        let c = records.push(at(5, 5_000), None, Some(b), None);
+        let b = records.push(
+            at(2, 5_000),
+            Some(1),
+            Some(AckOf {
+                record: a,
+                rtt_ns: 5_000,
+            }),
+            None,
+        );
+        let c = records.push(
+            at(5, 5_000),
+            None,
+            Some(AckOf {
+                record: b,
+                rtt_ns: 0,
+            }),
+            None,
+        );
         assert_eq!(records.len(), 3);
         assert_eq!(records.dup_ack_num(b), Some(1));
         assert_eq!(records.dup_ack_num(a), None);
         assert_eq!(records.ack_rtt_ns(b), Some(5_000));
         // Zero RTT is not shown, as in Wireshark.
         assert_eq!(records.ack_rtt_ns(c), None);
+        assert_eq!(records.acked(c), Some(b));
         assert_eq!(records.bytes_in_flight(a), Some(100));
         assert_eq!(records.position_of(PacketIdx(5)), Some(c));
         assert_eq!(records.position_of(PacketIdx(3)), None);

@@ -3,74 +3,102 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, File, MessageEvent, Worker, WorkerOptions};
+use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 use yew::prelude::*;
 
 use super::components::{CaptureSummary, ConnectionTable, DropZone, ProgressBar};
-use super::protocol::{FromWorker, WORKER_URL};
+use super::protocol::{FromWorker, JobId, WORKER_URL};
 use super::state::{Action, Phase, State};
 
-/// A running worker and the handler that must live as long as it does.
-struct RunningWorker {
+/// The page's one worker, started when the page loads, and what waits for it to be ready.
+struct Analyst {
     worker: Worker,
+    ready: bool,
+    /// A job chosen before the worker was ready.
+    pending: Option<(JobId, File)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
-impl Drop for RunningWorker {
-    fn drop(&mut self) {
-        self.worker.terminate();
-    }
+type SharedAnalyst = Rc<RefCell<Option<Analyst>>>;
+
+fn send(worker: &Worker, job: JobId, file: Option<&File>) -> Result<(), JsValue> {
+    let message = Object::new();
+    Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    match file {
+        Some(file) => Reflect::set(&message, &"file".into(), file)?,
+        None => Reflect::set(&message, &"cancel".into(), &JsValue::TRUE)?,
+    };
+    worker.post_message(&message)
 }
 
-/// Starts a fresh worker for `file`, which is sent once the worker says it is ready. A previous worker is dropped (terminated) by the caller
-/// replacing it, so loading a second file, or cancelling, stops the first run at once.
-fn spawn_worker(
-    file: &File,
+/// Starts the worker; its messages become actions.
+fn start_analyst(
+    shared: SharedAnalyst,
     dispatch: UseReducerDispatcher<State>,
-) -> Result<RunningWorker, String> {
-    let options = WorkerOptions::new();
-    let worker = Worker::new_with_options(WORKER_URL, &options)
+) -> Result<Analyst, String> {
+    let worker = Worker::new(WORKER_URL)
         .map_err(|_| "the browser refused to start the analysis worker".to_string())?;
-    let sender = worker.clone();
-    let failed = dispatch.clone();
-    let file = file.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let text = event.data().as_string().unwrap_or_default();
-        let action = match FromWorker::from_json(&text) {
-            Ok(FromWorker::Ready) => match sender.post_message(&file) {
-                Ok(()) => return,
-                Err(_) => Action::Failed {
-                    message: "the file could not be handed to the worker".into(),
+    let on_message = {
+        let dispatch = dispatch.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let text = event.data().as_string().unwrap_or_default();
+            let action = match FromWorker::from_json(&text) {
+                Ok(FromWorker::Ready) => {
+                    dispatch.dispatch(Action::WorkerReady);
+                    let mut guard = shared.borrow_mut();
+                    let Some(analyst) = guard.as_mut() else {
+                        return;
+                    };
+                    analyst.ready = true;
+                    let Some((job, file)) = analyst.pending.take() else {
+                        return;
+                    };
+                    match send(&analyst.worker, job, Some(&file)) {
+                        Ok(()) => return,
+                        Err(_) => Action::Failed {
+                            job,
+                            message: "the file could not be handed to the worker".into(),
+                        },
+                    }
+                }
+                Ok(FromWorker::Progress {
+                    job,
+                    read,
+                    total,
+                    packets,
+                }) => Action::Progress {
+                    job,
+                    read,
+                    total,
+                    packets,
                 },
-            },
-            Ok(FromWorker::Progress {
-                read,
-                total,
-                packets,
-            }) => Action::Progress {
-                read,
-                total,
-                packets,
-            },
-            Ok(FromWorker::Done { report, millis }) => Action::Done {
-                report: Rc::new(report),
-                millis,
-            },
-            Ok(FromWorker::Failed { message }) => Action::Failed { message },
-            Err(message) => Action::Failed { message },
-        };
-        dispatch.dispatch(action);
-    });
+                Ok(FromWorker::Done {
+                    job,
+                    report,
+                    millis,
+                }) => Action::Done {
+                    job,
+                    report: Rc::new(report),
+                    millis,
+                },
+                Ok(FromWorker::Failed { job, message }) => Action::Failed { job, message },
+                Ok(FromWorker::Cancelled { .. }) => return,
+                Err(message) => Action::Failed { job: 0, message },
+            };
+            dispatch.dispatch(action);
+        })
+    };
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // A worker that fails to load or crashes (a bug, or the tab out of memory) must end in a
     // sentence on the page, never in a progress bar that waits forever.
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
         event.prevent_default();
         let detail = event.message();
-        failed.dispatch(Action::Failed {
+        dispatch.dispatch(Action::Crashed {
             message: if detail.is_empty() {
                 "the analysis worker stopped unexpectedly".to_string()
             } else {
@@ -79,8 +107,10 @@ fn spawn_worker(
         });
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(RunningWorker {
+    Ok(Analyst {
         worker,
+        ready: false,
+        pending: None,
         _on_message: on_message,
         _on_error: on_error,
     })
@@ -90,29 +120,67 @@ fn spawn_worker(
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(State::default);
-    let worker: Rc<RefCell<Option<RunningWorker>>> = use_mut_ref(|| None);
+    let analyst: SharedAnalyst = use_mut_ref(|| None);
+    let next_job = use_mut_ref(|| 0 as JobId);
+
+    {
+        // Start the worker with the page, so that opening a file fetches nothing.
+        let analyst = analyst.clone();
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |()| {
+            match start_analyst(analyst.clone(), dispatch.clone()) {
+                Ok(started) => *analyst.borrow_mut() = Some(started),
+                Err(message) => dispatch.dispatch(Action::Crashed { message }),
+            }
+            move || {
+                if let Some(analyst) = analyst.borrow_mut().take() {
+                    analyst.worker.terminate();
+                }
+            }
+        });
+    }
 
     let on_file = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
+        let analyst = analyst.clone();
         Callback::from(move |file: File| {
-            // Terminate the previous run before its results can arrive.
-            worker.borrow_mut().take();
+            let job = {
+                let mut next = next_job.borrow_mut();
+                *next += 1;
+                *next
+            };
             dispatch.dispatch(Action::Open {
+                job,
                 name: file.name(),
                 size: file.size() as u64,
             });
-            match spawn_worker(&file, dispatch.clone()) {
-                Ok(running) => *worker.borrow_mut() = Some(running),
-                Err(message) => dispatch.dispatch(Action::Failed { message }),
+            let mut guard = analyst.borrow_mut();
+            let Some(analyst) = guard.as_mut() else {
+                dispatch.dispatch(Action::Failed {
+                    job,
+                    message: "the analysis worker is not running".into(),
+                });
+                return;
+            };
+            if !analyst.ready {
+                analyst.pending = Some((job, file));
+            } else if send(&analyst.worker, job, Some(&file)).is_err() {
+                dispatch.dispatch(Action::Failed {
+                    job,
+                    message: "the file could not be handed to the worker".into(),
+                });
             }
         })
     };
     let on_cancel = {
         let dispatch = state.dispatcher();
-        let worker = worker.clone();
+        let analyst = analyst.clone();
+        let job = state.job;
         Callback::from(move |()| {
-            worker.borrow_mut().take();
+            if let Some(analyst) = analyst.borrow_mut().as_mut() {
+                analyst.pending = None;
+                let _ = send(&analyst.worker, job, None);
+            }
             dispatch.dispatch(Action::Cancel);
         })
     };
@@ -135,7 +203,11 @@ pub fn App() -> Html {
         },
         Phase::Failed { message } => html! {
             <div class="app__error" role="alert">
-                <strong>{ format!("{file_name} could not be read: ") }</strong>{ message.clone() }
+                if file_name.is_empty() {
+                    { message.clone() }
+                } else {
+                    <strong>{ format!("{file_name} could not be read: ") }</strong>{ message.clone() }
+                }
             </div>
         },
         Phase::Cancelled => html! {
@@ -145,7 +217,7 @@ pub fn App() -> Html {
     let busy = matches!(state.phase, Phase::Loading { .. });
 
     html! {
-        <div class="app">
+        <div class="app" data-worker={if state.worker_ready { "ready" } else { "starting" }}>
             <header class="app__header">
                 <h1 class="app__title">{ "rstscope" }</h1>
                 <p class="app__tagline">{ "Who reset this TCP connection, and why? Your capture never leaves this browser." }</p>

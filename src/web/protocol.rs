@@ -1,6 +1,11 @@
-//! Messages between the page and its worker. The page sends the `File` object itself (it is
-//! structured-cloneable, so no bytes are copied on the main thread); the worker answers with
-//! [`FromWorker`] messages serialised as JSON strings.
+//! Messages between the page and its worker.
+//!
+//! The page starts one worker when it loads and keeps it: starting a worker later would fetch
+//! its scripts then, and after load the page makes no network request at all. Each file is a
+//! numbered *job*. The page sends a plain object `{job, file}` (the `File` is
+//! structured-cloneable, so no bytes are copied on the main thread) or `{job, cancel: true}`;
+//! the worker answers with [`FromWorker`] messages serialised as JSON strings, each naming its
+//! job, so the page can drop what belongs to a job it has moved past.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,19 +14,33 @@ use crate::report::Report;
 /// Name of the worker's loader script that Trunk writes next to `index.html`.
 pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
 
+/// A job number: one per file the person opens.
+pub type JobId = u32;
+
 /// What the worker tells the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FromWorker {
-    /// The worker has loaded and listens: the page may send the file now. (A message sent
-    /// before the worker's wasm has installed its handler would be lost.)
+    /// The worker has loaded and listens: the page may send files now. (A message sent before
+    /// the worker's wasm has installed its handler would be lost.)
     Ready,
     /// Bytes read so far of the file's total.
-    Progress { read: u64, total: u64, packets: u64 },
+    Progress {
+        job: JobId,
+        read: u64,
+        total: u64,
+        packets: u64,
+    },
     /// The analysis is complete. `millis`: time spent in the worker.
-    Done { report: Report, millis: f64 },
+    Done {
+        job: JobId,
+        report: Report,
+        millis: f64,
+    },
     /// The file cannot be read as a capture (one sentence).
-    Failed { message: String },
+    Failed { job: JobId, message: String },
+    /// The job stopped because the page cancelled it.
+    Cancelled { job: JobId },
 }
 
 impl FromWorker {

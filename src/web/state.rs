@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+use super::protocol::JobId;
 use crate::report::Report;
 
 /// Where the page is.
@@ -26,6 +27,10 @@ pub enum Phase {
 /// The page's state.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
+    /// The worker has loaded (everything the page needs has been fetched).
+    pub worker_ready: bool,
+    /// The current job (file); messages about any other job are stale and ignored.
+    pub job: JobId,
     /// Name of the file being read or shown.
     pub file_name: Option<String>,
     pub phase: Phase,
@@ -34,20 +39,63 @@ pub struct State {
 /// Everything that changes the state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Open { name: String, size: u64 },
-    Progress { read: u64, total: u64, packets: u64 },
-    Done { report: Rc<Report>, millis: f64 },
-    Failed { message: String },
+    /// A file was chosen; it becomes job `job`.
+    Open {
+        job: JobId,
+        name: String,
+        size: u64,
+    },
+    Progress {
+        job: JobId,
+        read: u64,
+        total: u64,
+        packets: u64,
+    },
+    Done {
+        job: JobId,
+        report: Rc<Report>,
+        millis: f64,
+    },
+    Failed {
+        job: JobId,
+        message: String,
+    },
     Cancel,
+    /// The worker has loaded.
+    WorkerReady,
+    /// The worker itself failed: whatever was running has failed with it.
+    Crashed {
+        message: String,
+    },
+}
+
+impl Action {
+    /// The job a worker's message is about (None for the person's own actions).
+    fn job(&self) -> Option<JobId> {
+        match self {
+            Action::Progress { job, .. }
+            | Action::Done { job, .. }
+            | Action::Failed { job, .. } => Some(*job),
+            Action::Open { .. } | Action::Cancel | Action::WorkerReady | Action::Crashed { .. } => {
+                None
+            }
+        }
+    }
 }
 
 impl Reducible for State {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if action.job().is_some_and(|job| job != self.job) {
+            return self;
+        }
+        // Only a running job makes progress or finishes; a cancelled one stays cancelled.
+        let loading = matches!(self.phase, Phase::Loading { .. });
         let mut next = (*self).clone();
         match action {
-            Action::Open { name, size } => {
+            Action::Open { job, name, size } => {
+                next.job = job;
                 next.file_name = Some(name);
                 next.phase = Phase::Loading {
                     read: 0,
@@ -59,20 +107,25 @@ impl Reducible for State {
                 read,
                 total,
                 packets,
-            } => {
-                // Progress of a run that was cancelled or finished is stale.
-                if !matches!(next.phase, Phase::Loading { .. }) {
-                    return self;
-                }
+                ..
+            } if loading => {
                 next.phase = Phase::Loading {
                     read,
                     total,
                     packets,
-                };
+                }
             }
-            Action::Done { report, millis } => next.phase = Phase::Done { report, millis },
-            Action::Failed { message } => next.phase = Phase::Failed { message },
-            Action::Cancel => next.phase = Phase::Cancelled,
+            Action::Done { report, millis, .. } if loading => {
+                next.phase = Phase::Done { report, millis }
+            }
+            Action::Failed { message, .. } if loading => next.phase = Phase::Failed { message },
+            Action::Cancel if loading => next.phase = Phase::Cancelled,
+            Action::WorkerReady => next.worker_ready = true,
+            Action::Crashed { message } => {
+                next.worker_ready = false;
+                next.phase = Phase::Failed { message };
+            }
+            _ => return self,
         }
         Rc::new(next)
     }

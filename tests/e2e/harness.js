@@ -19,7 +19,10 @@ const TYPES = {
   '.pcap': 'application/vnd.tcpdump.pcap',
 };
 
-/** Serves `dir` under `prefix` (default `/`) on an ephemeral port of 127.0.0.1. */
+/**
+ * Serves `dir` under `prefix` (default `/`) on an ephemeral port of 127.0.0.1. Every request
+ * it receives is logged in `requests`, so tests can count them.
+ */
 export async function serveDist(dir, prefix = '/') {
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the page first (trunk build --release --offline)`);
@@ -68,6 +71,7 @@ export async function launchBrowser() {
     ],
   });
   return {
+    context,
     newPage: async (options) => {
       const page = await context.newPage();
       if (options?.viewport) await page.setViewportSize(options.viewport);

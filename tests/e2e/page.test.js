@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +47,8 @@ async function openPage() {
   });
   await page.goto(server.url);
   await page.waitForSelector('input.drop-zone__input', { state: 'attached' });
+  // The worker has loaded: everything the page needs has been fetched.
+  await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached' });
   return { page, problems };
 }
 
@@ -127,6 +130,90 @@ test('a file that is not a capture gets one clear sentence, not a blank page', a
   assert.match(text, /not a pcap or pcapng capture/);
   // The drop zone is still there for the next file.
   assert.ok(await page.$('input.drop-zone__input'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** A valid pcap of `count` copies of one small TCP packet, written to a temporary file. */
+function bigCapture(count) {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20);
+  // Ethernet + IPv4 + TCP (ACK), 54 bytes.
+  const frame = Buffer.from(
+    '0200000000020200000000010800' +
+      '45000028000140004006' + '0000' + '0a000001' + '0a000002' +
+      'c35000500000000100000001' + '5010ffff' + '00000000',
+    'hex',
+  );
+  const record = Buffer.alloc(16 + frame.length);
+  record.writeUInt32LE(1_700_000_000, 0);
+  record.writeUInt32LE(frame.length, 8);
+  record.writeUInt32LE(frame.length, 12);
+  frame.copy(record, 16);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rstscope-big-')), 'big.pcap');
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, header);
+  const block = Buffer.concat(Array(10_000).fill(record));
+  for (let i = 0; i < count / 10_000; i++) fs.writeSync(fd, block);
+  fs.closeSync(fd);
+  return file;
+}
+
+test('a long read shows its progress and can be cancelled, and the page goes on working', async () => {
+  const big = bigCapture(4_000_000); // 280 MB
+  const { page, problems } = await openPage();
+  await page.setInputFiles('input.drop-zone__input', big);
+  const bar = await page.waitForSelector('progress.progress-bar__bar');
+  await page.waitForFunction(() => Number(document.querySelector('progress.progress-bar__bar')?.value) > 0);
+  const first = Number(await bar.getAttribute('value'));
+  await page.waitForFunction(
+    (before) => Number(document.querySelector('progress.progress-bar__bar')?.value) > before,
+    first,
+  );
+  await page.click('.progress-bar__cancel');
+  const notice = await page.waitForSelector('.app__notice');
+  assert.match(await notice.textContent(), /big\.pcap was cancelled/);
+  // The same worker takes the next file.
+  await openCapture(page, scenario);
+  assert.deepEqual(await tableRows(page), expectedRows(cliReport(scenario)));
+  assert.deepEqual(problems, []);
+  fs.rmSync(path.dirname(big), { recursive: true, force: true });
+  await page.close();
+});
+
+test('after the page has loaded it makes no network request at all', async () => {
+  const seen = [];
+  const onRequest = (request) => seen.push(request.url());
+  browser.context.on('request', onRequest);
+  const { page, problems } = await openPage();
+  page.on('request', onRequest);
+  page.on('worker', (worker) => worker.on?.('request', onRequest));
+  const loadedAt = seen.length;
+  const servedAt = server.requests.length;
+  assert.ok(loadedAt > 0, 'the page load itself was observed');
+
+  await openCapture(page, scenario);
+  await openCapture(page, second);
+  await page.setInputFiles('input.drop-zone__input', {
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('not a capture'),
+  });
+  await page.waitForSelector('.app__error');
+  await openCapture(page, scenario);
+  await page.mouse.wheel(0, 400);
+
+  browser.context.off('request', onRequest);
+  assert.deepEqual(seen.slice(loadedAt), [], 'requests made after the page had loaded');
+  assert.deepEqual(server.requests.slice(servedAt), [], 'requests the server received after load');
+  // Nothing about the capture went into the URL or the page's storage.
+  assert.equal(new URL(page.url()).search, '');
+  const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length]);
+  assert.deepEqual(stored, [0, 0]);
   assert.deepEqual(problems, []);
   await page.close();
 });
