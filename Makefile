@@ -1,6 +1,6 @@
 # The two commands of README.md, and the checks behind them. Each target installs what is
 # missing first (scripts/setup.sh skips what is already there).
-.PHONY: serve test check build fixtures
+.PHONY: serve test build pages
 
 # Build the page and serve it on http://127.0.0.1:8080
 serve:
@@ -17,3 +17,10 @@ test:
 build:
 	scripts/setup.sh web
 	trunk build --offline --release
+
+# The release page for GitHub Pages in dist-pages/, served from a sub-path (the repository's
+# name). The Pages workflow runs exactly this; `make test` does too, as a dry run.
+PUBLIC_URL ?= /rstscope/
+pages:
+	scripts/setup.sh web
+	trunk build --offline --release --public-url $(PUBLIC_URL) --dist dist-pages

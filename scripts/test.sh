@@ -25,9 +25,10 @@ cargo test --release
 step "components in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
 
-step "release build of the page"
+step "release build of the page, at / and under the Pages sub-path /rstscope/"
 cargo build --release --bin rstscope
 trunk build --offline --release
+trunk build --offline --release --public-url /rstscope/ --dist dist-pages
 
 step "end-to-end tests in headless Chromium"
 (cd tests/e2e && npm test)

@@ -116,6 +116,27 @@ fn start_analyst(
     })
 }
 
+/// Registers the service worker that keeps the app's files for offline use, and reports when
+/// it is active. Without a secure context (a `file:` URL, say) there is none, and the page
+/// simply works online only.
+fn register_service_worker(dispatch: UseReducerDispatcher<State>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if !window.is_secure_context() {
+        return;
+    }
+    let container = window.navigator().service_worker();
+    let _ = container.register("./sw.js");
+    if let Ok(ready) = container.ready() {
+        wasm_bindgen_futures::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(ready).await.is_ok() {
+                dispatch.dispatch(Action::OfflineReady);
+            }
+        });
+    }
+}
+
 /// The page.
 #[component]
 pub fn App() -> Html {
@@ -128,6 +149,7 @@ pub fn App() -> Html {
         let analyst = analyst.clone();
         let dispatch = state.dispatcher();
         use_effect_with((), move |()| {
+            register_service_worker(dispatch.clone());
             match start_analyst(analyst.clone(), dispatch.clone()) {
                 Ok(started) => *analyst.borrow_mut() = Some(started),
                 Err(message) => dispatch.dispatch(Action::Crashed { message }),
@@ -217,7 +239,8 @@ pub fn App() -> Html {
     let busy = matches!(state.phase, Phase::Loading { .. });
 
     html! {
-        <div class="app" data-worker={if state.worker_ready { "ready" } else { "starting" }}>
+        <div class="app" data-worker={if state.worker_ready { "ready" } else { "starting" }}
+            data-offline={if state.offline_ready { "ready" } else { "no" }}>
             <header class="app__header">
                 <h1 class="app__title">{ "rstscope" }</h1>
                 <p class="app__tagline">{ "Who reset this TCP connection, and why? Your capture never leaves this browser." }</p>

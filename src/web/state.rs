@@ -29,6 +29,8 @@ pub enum Phase {
 pub struct State {
     /// The worker has loaded (everything the page needs has been fetched).
     pub worker_ready: bool,
+    /// The service worker holds the app's files: the page now works with no network.
+    pub offline_ready: bool,
     /// The current job (file); messages about any other job are stale and ignored.
     pub job: JobId,
     /// Name of the file being read or shown.
@@ -63,6 +65,8 @@ pub enum Action {
     Cancel,
     /// The worker has loaded.
     WorkerReady,
+    /// The service worker is active with the app's files cached.
+    OfflineReady,
     /// The worker itself failed: whatever was running has failed with it.
     Crashed {
         message: String,
@@ -76,9 +80,11 @@ impl Action {
             Action::Progress { job, .. }
             | Action::Done { job, .. }
             | Action::Failed { job, .. } => Some(*job),
-            Action::Open { .. } | Action::Cancel | Action::WorkerReady | Action::Crashed { .. } => {
-                None
-            }
+            Action::Open { .. }
+            | Action::Cancel
+            | Action::WorkerReady
+            | Action::OfflineReady
+            | Action::Crashed { .. } => None,
         }
     }
 }
@@ -121,6 +127,7 @@ impl Reducible for State {
             Action::Failed { message, .. } if loading => next.phase = Phase::Failed { message },
             Action::Cancel if loading => next.phase = Phase::Cancelled,
             Action::WorkerReady => next.worker_ready = true,
+            Action::OfflineReady => next.offline_ready = true,
             Action::Crashed { message } => {
                 next.worker_ready = false;
                 next.phase = Phase::Failed { message };

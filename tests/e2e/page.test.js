@@ -47,8 +47,9 @@ async function openPage() {
   });
   await page.goto(server.url);
   await page.waitForSelector('input.drop-zone__input', { state: 'attached' });
-  // The worker has loaded: everything the page needs has been fetched.
-  await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached' });
+  // The worker has loaded and the service worker has cached the app: everything the page
+  // needs has been fetched.
+  await page.waitForSelector('.app[data-worker="ready"][data-offline="ready"]', { state: 'attached' });
   return { page, problems };
 }
 
