@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::analysis::zeek::{ZeekConfig, ZeekRecord, ZeekTracker};
 use crate::analysis::{Observation, TcpAnalyzer};
 use crate::capture::{
     CaptureError, Compression, Container, Decoder, Event, LinkType, Timestamp, Warning,
@@ -52,6 +53,9 @@ pub struct Analysis {
     pub flows: FlowTable,
     /// Per-packet records and per-connection sequence analysis, indexed like `flows`.
     pub tcp: TcpAnalyzer,
+    /// Zeek's view of the same segments: one row per Zeek connection (Zeek splits some
+    /// Wireshark streams in several), in order of first packet.
+    pub zeek: Vec<ZeekRecord>,
 }
 
 /// Drives the pipeline. See the module documentation.
@@ -60,6 +64,7 @@ pub struct Analyzer {
     dissector: Dissector,
     flows: FlowTable,
     tcp: TcpAnalyzer,
+    zeek: ZeekTracker,
     summary: CaptureSummary,
 }
 
@@ -76,6 +81,7 @@ impl Analyzer {
             dissector: Dissector::new(),
             flows: FlowTable::new(),
             tcp: TcpAnalyzer::new(),
+            zeek: ZeekTracker::new(ZeekConfig::default()),
             summary: CaptureSummary::default(),
         }
     }
@@ -97,6 +103,7 @@ impl Analyzer {
             dissector,
             flows,
             tcp,
+            zeek,
             summary,
         } = self;
         summary.bytes += chunk.len() as u64;
@@ -104,6 +111,7 @@ impl Analyzer {
             dissector,
             flows,
             tcp,
+            zeek,
             summary,
         };
         decoder.feed(chunk, &mut |event| on_event(event, &mut stages))
@@ -116,12 +124,14 @@ impl Analyzer {
             dissector,
             flows,
             tcp,
+            zeek,
             summary,
         } = &mut self;
         let mut stages = Stages {
             dissector,
             flows,
             tcp,
+            zeek,
             summary,
         };
         decoder.finish(&mut |event| on_event(event, &mut stages))?;
@@ -129,6 +139,7 @@ impl Analyzer {
             capture: self.summary,
             flows: self.flows,
             tcp: self.tcp,
+            zeek: self.zeek.finish(),
         })
     }
 }
@@ -138,6 +149,7 @@ struct Stages<'a> {
     dissector: &'a mut Dissector,
     flows: &'a mut FlowTable,
     tcp: &'a mut TcpAnalyzer,
+    zeek: &'a mut ZeekTracker,
     summary: &'a mut CaptureSummary,
 }
 
@@ -146,6 +158,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
         dissector,
         flows,
         tcp,
+        zeek,
         summary,
     } = stages;
     match event {
@@ -185,6 +198,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
                         reused_ports,
                         segment: &segment,
                     });
+                    zeek.push(stream, &segment, packet.ts);
                 }
                 Dissection::UnsupportedLink(_) => count.not_decoded += 1,
                 Dissection::Malformed => summary.malformed_packets += 1,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::zeek::ZeekConn;
 use crate::analysis::{ConnectionAnalysis, EndKind, Endpoint, Findings, WindowScale};
 use crate::capture::{Compression, Container, LinkType, Timestamp};
 use crate::flow::{Connection, Direction, DirectionStats};
@@ -90,13 +91,24 @@ pub struct ConnectionReport {
     /// The first FIN or RST of the connection and who sent it.
     #[serde(default)]
     pub ended_by: EndedBy,
-    /// Zeek's `conn_state` (`SF`, `REJ`, `RSTO`, ...); null until the Zeek summary
-    /// (`analysis::zeek`) is wired in.
+    /// Zeek's `conn_state` (`SF`, `REJ`, `RSTO`, ...) of the connection, as Zeek's conn.log
+    /// would give it.
     #[serde(default)]
     pub state: Option<String>,
-    /// Zeek's `history` (`ShADadFf`, ...); null until the Zeek summary is wired in.
+    /// Zeek's `history` (`ShADadFf`, ...).
     #[serde(default)]
     pub history: Option<String>,
+    /// Further conn.log rows Zeek would split this stream into (it ends a connection after
+    /// inactivity or a close where Wireshark keeps one stream); usually empty, then omitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zeek_more: Vec<ZeekRow>,
+}
+
+/// One Zeek conn.log row's `conn_state` and `history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZeekRow {
+    pub state: String,
+    pub history: String,
 }
 
 /// How a connection ended: the first FIN or RST seen.
@@ -160,6 +172,13 @@ pub struct DirectionReport {
 impl Report {
     /// Builds the report of a finished analysis.
     pub fn new(analysis: &Analysis) -> Report {
+        let mut zeek_rows: BTreeMap<u32, Vec<&ZeekConn>> = BTreeMap::new();
+        for record in &analysis.zeek {
+            zeek_rows
+                .entry(record.stream.0)
+                .or_default()
+                .push(&record.conn);
+        }
         Report {
             schema: SCHEMA_VERSION,
             capture: capture_report(&analysis.capture),
@@ -167,7 +186,14 @@ impl Report {
                 .flows
                 .connections()
                 .iter()
-                .map(|conn| connection_report(conn, analysis.tcp.connection(conn.stream)))
+                .map(|conn| {
+                    let mut report = connection_report(conn, analysis.tcp.connection(conn.stream));
+                    add_zeek_rows(
+                        &mut report,
+                        zeek_rows.get(&conn.stream.0).map_or(&[][..], Vec::as_slice),
+                    );
+                    report
+                })
                 .collect(),
         }
     }
@@ -343,6 +369,21 @@ fn capture_report(summary: &CaptureSummary) -> CaptureReport {
     }
 }
 
+/// Zeek's `conn_state` and `history` of the connection: from the Zeek connection that starts
+/// with the stream; Zeek rows the stream was split into after it (Zeek ends a connection on
+/// timeouts where Wireshark keeps one stream) are listed in `zeek_more`.
+fn add_zeek_rows(report: &mut ConnectionReport, rows: &[&ZeekConn]) {
+    let mut rows = rows.iter().map(|conn| ZeekRow {
+        state: conn.conn_state().as_str().to_string(),
+        history: conn.history(),
+    });
+    if let Some(first) = rows.next() {
+        report.state = Some(first.state);
+        report.history = Some(first.history);
+    }
+    report.zeek_more = rows.collect();
+}
+
 fn connection_report(conn: &Connection, tcp: Option<&ConnectionAnalysis>) -> ConnectionReport {
     let side_state = |direction| tcp.map(|t| t.endpoint_for(conn, direction));
     let (to_server, to_client) = (
@@ -396,6 +437,7 @@ fn connection_report(conn: &Connection, tcp: Option<&ConnectionAnalysis>) -> Con
         ended_by,
         state: None,
         history: None,
+        zeek_more: Vec::new(),
     }
 }
 

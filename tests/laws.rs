@@ -51,8 +51,13 @@ fn zstd(bytes: &[u8]) -> Vec<u8> {
 #[derive(Debug, Clone, Copy)]
 enum Start {
     Nothing,
-    Pcap { big_endian: bool, nanos: bool },
-    PcapNg { big_endian: bool },
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+    },
+    PcapNg {
+        big_endian: bool,
+    },
     /// gzip around a pcap header and the bytes.
     GzipPcap,
     /// zstd around a pcapng section and interface and the bytes.
@@ -118,17 +123,17 @@ fn fixtures() -> &'static [(String, Vec<u8>)] {
             }
         }
         files.sort();
-        assert!(files.len() >= 40, "expected the format and scenario fixtures");
+        assert!(
+            files.len() >= 40,
+            "expected the format and scenario fixtures"
+        );
         files
     })
 }
 
 /// A chunking plan: up to 24 chunks of 1 to 2000 bytes, then the rest.
 fn sizes() -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(
-        prop_oneof![1usize..8, 8usize..200, 200usize..2000],
-        0..24,
-    )
+    proptest::collection::vec(prop_oneof![1usize..8, 8usize..200, 200usize..2000], 0..24)
 }
 
 proptest! {

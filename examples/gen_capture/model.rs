@@ -62,7 +62,9 @@ const ACK: u8 = 0x10;
 /// Clients and servers of the simulated network.
 const CLIENT_HOSTS: usize = 3_000;
 const SERVER_HOSTS: usize = 300;
-const SERVICE_PORTS: [u16; 12] = [443, 443, 443, 80, 8080, 5432, 6379, 3306, 9092, 8443, 22, 25];
+const SERVICE_PORTS: [u16; 12] = [
+    443, 443, 443, 80, 8080, 5432, 6379, 3306, 9092, 8443, 22, 25,
+];
 const ROUTER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
 /// The container written.
@@ -167,10 +169,14 @@ pub struct Stats {
     pub connections: u64,
     pub ipv6_connections: u64,
     pub connections_by_kind: [u64; 12],
+    pub packets_by_kind: [u64; 12],
+    pub bytes_by_kind: [u64; 12],
     /// Packets of the largest connections, largest first (at most 5).
     pub largest: Vec<u64>,
     /// From the first to the last packet.
     pub duration_ns: u64,
+    /// The duration the plan aimed at (elephants are paced to it).
+    pub planned_duration_ns: u64,
 }
 
 /// SplitMix64: small, fast, and the same on every platform.
@@ -256,6 +262,13 @@ impl Frame {
         match *self {
             Frame::Tcp(s) => s.t,
             Frame::Dns { t, .. } | Frame::Arp { t, .. } => t,
+        }
+    }
+
+    fn set_t(&mut self, new: u64) {
+        match self {
+            Frame::Tcp(s) => s.t = new,
+            Frame::Dns { t, .. } | Frame::Arp { t, .. } => *t = new,
         }
     }
 }
@@ -379,7 +392,10 @@ struct Conn {
     wire_gap: u64,
     mss: u16,
     cwnd: u32,
+    /// Where the script is: the next action starts here.
     t: u64,
+    /// Time of the last packet queued.
+    pushed_t: u64,
     packets: u64,
     queue: VecDeque<Frame>,
     script: VecDeque<Act>,
@@ -390,11 +406,18 @@ fn seq_after(a: u32, b: u32) -> bool {
 }
 
 impl Conn {
+    /// Queues the packets of one action in time order. A packet the model placed before one
+    /// already queued (e.g. a server answering faster than its own ACK) is moved up to it, so
+    /// the connection's packets, and the file, stay in time order.
     fn push(&mut self, mut frames: Vec<Frame>) {
         frames.sort_by_key(Frame::t);
-        if let Some(last) = frames.last() {
-            self.t = self.t.max(last.t());
+        for f in &mut frames {
+            if f.t() < self.pushed_t {
+                f.set_t(self.pushed_t);
+            }
+            self.pushed_t = f.t();
         }
+        self.t = self.t.max(self.pushed_t);
         self.queue.extend(frames);
     }
 
@@ -422,7 +445,11 @@ impl Conn {
         };
         let used = u32::from(len) + u32::from(flags & (SYN | FIN) != 0);
         p.nxt = p.nxt.wrapping_add(used);
-        let peer = if from_client { &mut self.s } else { &mut self.c };
+        let peer = if from_client {
+            &mut self.s
+        } else {
+            &mut self.c
+        };
         if used > 0 && flags & RST == 0 {
             peer.rcv = seg.seq.wrapping_add(used);
         }
@@ -693,10 +720,7 @@ impl Conn {
         let t = self.t;
         let mut frames = Vec::with_capacity(4);
         let syn = self.seg(t, true, SYN, 0, Opt::Syn);
-        let syn = Seg {
-            win: 64_240,
-            ..syn
-        };
+        let syn = Seg { win: 64_240, ..syn };
         frames.push(Frame::Tcp(syn));
         let mut t_syn = t;
         if rng.chance(0.004) {
@@ -716,10 +740,7 @@ impl Conn {
 
     fn refused(&mut self) {
         let syn = self.seg(self.t, true, SYN, 0, Opt::Syn);
-        let syn = Seg {
-            win: 64_240,
-            ..syn
-        };
+        let syn = Seg { win: 64_240, ..syn };
         // The server's stack answers a SYN to a closed port with RST/ACK, seq 0.
         let rst = Seg {
             t: syn.t + self.rtt,
@@ -738,7 +759,7 @@ impl Conn {
     /// A request from the client and the server's response, then `think` idle time.
     fn exchange(&mut self, rng: &mut Rng, req: u32, resp: u32, think: u64) {
         let lens = self.split(u64::from(req));
-        let imp = if lens.len() > 0 && rng.chance(0.002) {
+        let imp = if !lens.is_empty() && rng.chance(0.002) {
             Impair::Loss(rng.below(lens.len() as u64) as usize)
         } else {
             Impair::None
@@ -983,11 +1004,23 @@ impl Conn {
             // The peer's application closes later: ACK first, FIN after.
             frames.push(Frame::Tcp(self.seg(t2, !client_first, ACK, 0, Opt::Ts)));
             let t3 = t2 + rng.range(100 * US, 5 * MS);
-            frames.push(Frame::Tcp(self.seg(t3, !client_first, FIN | ACK, 0, Opt::Ts)));
+            frames.push(Frame::Tcp(self.seg(
+                t3,
+                !client_first,
+                FIN | ACK,
+                0,
+                Opt::Ts,
+            )));
             let t4 = self.answer(t3, client_first);
             frames.push(Frame::Tcp(self.seg(t4, client_first, ACK, 0, Opt::Ts)));
         } else {
-            frames.push(Frame::Tcp(self.seg(t2, !client_first, FIN | ACK, 0, Opt::Ts)));
+            frames.push(Frame::Tcp(self.seg(
+                t2,
+                !client_first,
+                FIN | ACK,
+                0,
+                Opt::Ts,
+            )));
             let t4 = self.answer(t2, client_first);
             frames.push(Frame::Tcp(self.seg(t4, client_first, ACK, 0, Opt::Ts)));
         }
@@ -1396,6 +1429,7 @@ impl<W: Write> Generator<W> {
             mss: if v6 { 1428 } else { 1448 },
             cwnd: INIT_CWND,
             t,
+            pushed_t: t,
             packets: 0,
             queue: VecDeque::new(),
             script: VecDeque::new(),
@@ -1644,7 +1678,7 @@ impl<W: Write> Generator<W> {
         }
         self.out.flush()?;
         self.stats.duration_ns = self.last_t;
-        let _ = self.duration;
+        self.stats.planned_duration_ns = self.duration;
         Ok(self.stats)
     }
 
@@ -1700,6 +1734,10 @@ impl<W: Write> Generator<W> {
         }
         self.out.write_all(&self.buf)?;
         self.stats.bytes += self.buf.len() as u64;
+        if let Some(k) = conn.kind {
+            self.stats.packets_by_kind[k.index()] += 1;
+            self.stats.bytes_by_kind[k.index()] += self.buf.len() as u64;
+        }
         self.stats.packets += 1;
         self.last_t = t;
         Ok(())

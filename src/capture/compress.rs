@@ -43,6 +43,8 @@ enum GzPhase {
     Trailer,
     /// Between members: only another gzip header may follow.
     Between,
+    /// Between members, after a first magic byte (0x1f, kept in `field`): waiting for the second.
+    Magic,
     /// Trailing bytes after the last member are ignored.
     Garbage,
 }
@@ -187,16 +189,24 @@ impl Gunzip {
                         }
                     }
                 }
-                GzPhase::Between => {
-                    if rest.first() == Some(&0x1f) && rest.get(1).is_none_or(|&b| b == 0x8b) {
-                        self.phase = GzPhase::Fixed;
+                GzPhase::Between | GzPhase::Magic => {
+                    // The two magic bytes decide, however the input is cut between them: a
+                    // lone first byte is kept until the second arrives.
+                    if matches!(self.phase, GzPhase::Between) {
                         self.field.clear();
-                    } else {
-                        self.warnings.push(
-                            "the data after the end of the gzip stream is not gzip; it is ignored"
-                                .to_string(),
-                        );
-                        self.phase = GzPhase::Garbage;
+                    }
+                    let mut magic = self.field.iter().chain(rest).take(2);
+                    match (magic.next(), magic.next()) {
+                        (Some(0x1f), Some(0x8b)) => {
+                            self.phase = GzPhase::Fixed;
+                        }
+                        (Some(0x1f), None) => {
+                            self.field.push(0x1f);
+                            pos += 1;
+                            self.consumed += 1;
+                            self.phase = GzPhase::Magic;
+                        }
+                        _ => self.trailing_garbage(),
                     }
                 }
                 GzPhase::Garbage => {
@@ -204,6 +214,15 @@ impl Gunzip {
                 }
             }
         }
+    }
+
+    /// What follows the last member is not another member: it is ignored, as zlib ignores it.
+    fn trailing_garbage(&mut self) {
+        self.warnings.push(
+            "the data after the end of the gzip stream is not gzip; it is ignored".to_string(),
+        );
+        self.field.clear();
+        self.phase = GzPhase::Garbage;
     }
 
     /// Input ran out in the current phase.

@@ -320,3 +320,58 @@ fn gzip_and_zstd_wrappers() {
     bad[12..40].fill(0xff);
     assert!(matches!(decode(&bad).1, Err(CaptureError::Decompress(_))));
 }
+
+/// Found by the `decoder` fuzz target: after a gzip member, a 0x1f that ends a chunk was taken
+/// for the start of another member, so a file whose next byte is not 0x8b failed only when
+/// cut there. The two magic bytes decide, wherever the chunk boundary falls.
+#[test]
+fn bytes_after_a_gzip_member_are_judged_on_both_magic_bytes() {
+    use std::io::Write;
+    let plain = sample_pcap(false, false);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    let member = gz.finish().unwrap();
+    let ignored = "the data after the end of the gzip stream is not gzip; it is ignored";
+    // A lone 0x1f at the end may be a member cut short: that is what the warning says.
+    let cut_short = "the gzip stream is cut short";
+    for (tail, warning) in [
+        (&[0x1f, 0x05, 0x00, 0x00][..], ignored),
+        (&[0x1f, 0x8b - 1], ignored),
+        (&[0x1f], cut_short),
+    ] {
+        let mut file = member.clone();
+        file.extend_from_slice(tail);
+        // `decode` also checks that chunks of 1, 3, 7 and 64 bytes give the same events,
+        // which cuts the file between the two magic bytes.
+        let (seen, r) = decode(&file);
+        assert_eq!(r, Ok(()), "tail {tail:02x?}");
+        assert_eq!(packets(&seen).len(), 2, "tail {tail:02x?}");
+        let w = warnings(&seen);
+        assert!(
+            w.len() == 1 && w[0].starts_with(warning),
+            "tail {tail:02x?}: {w:?}"
+        );
+        // Every cut of the file, not only regular chunk sizes.
+        for cut in 1..file.len() {
+            let mut events = Vec::new();
+            let mut sink = |e: Event<'_>| events.push(format!("{e:?}"));
+            let mut d = Decoder::new();
+            let (a, b) = file.split_at(cut);
+            let r = d
+                .feed(a, &mut sink)
+                .and_then(|()| d.feed(b, &mut sink))
+                .and_then(|()| d.finish(&mut sink));
+            assert_eq!(r, Ok(()), "tail {tail:02x?} cut at {cut}");
+            assert!(
+                events.last().is_some_and(|e| e.contains(warning)),
+                "cut at {cut}: {events:?}"
+            );
+        }
+    }
+    // A second member cut between its magic bytes still continues the stream.
+    let mut two = member.clone();
+    two.extend_from_slice(&member);
+    let (seen, r) = decode(&two);
+    assert_eq!(r, Ok(()));
+    assert_eq!(packets(&seen).len(), 4);
+}

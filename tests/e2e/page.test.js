@@ -218,3 +218,18 @@ test('after the page has loaded it makes no network request at all', async () =>
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('"Try a sample" opens the built-in sample capture in one click, without a request', async () => {
+  const expected = cliReport(scenario);
+  const { page, problems } = await openPage();
+  const servedAt = server.requests.length;
+  await page.click('.drop-zone__sample');
+  await page.waitForSelector('.connection-table');
+  assert.deepEqual(await tableRows(page), expectedRows(expected));
+  const title = await page.$eval('.capture-summary__title', (h) => h.textContent);
+  assert.equal(title, 'sample-keepalive-race.pcap');
+  assert.ok((await tableRows(page)).some((row) => row.rst), 'the sample has a reset');
+  assert.deepEqual(server.requests.slice(servedAt), []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
