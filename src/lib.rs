@@ -4,11 +4,13 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod diagnosis;
 pub mod dissect;
 pub mod flow;
 pub mod pipeline;
 pub mod report;
 pub mod seq;
+pub mod view;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

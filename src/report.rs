@@ -26,7 +26,7 @@ pub struct Report {
 }
 
 /// The capture as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaptureReport {
     /// `pcap` or `pcapng` (empty when the file could not be recognised).
     pub format: String,
@@ -261,26 +261,27 @@ impl Report {
 }
 
 impl ConnectionReport {
-    /// `SYN FIN RST` letters for what was seen in either direction (`-` when absent).
+    /// `SYN FIN RST` seen in either direction (`---` for each missing), and whether the roles
+    /// were guessed.
     pub fn flag_summary(&self) -> String {
-        let (a, b) = (&self.from_client, &self.from_server);
-        let mark = |seen: bool, name: &str| {
-            if seen {
-                name.to_string()
-            } else {
-                "-".repeat(name.len())
-            }
+        let guessed = if self.roles_guessed {
+            " (roles guessed)"
+        } else {
+            ""
         };
+        format!("{}{guessed}", self.flags_seen())
+    }
+
+    /// Which of SYN, FIN and RST were seen in either direction, as `SYN FIN RST` with `---`
+    /// for each one missing (`SYN FIN ---`).
+    pub fn flags_seen(&self) -> String {
+        let (a, b) = (&self.from_client, &self.from_server);
+        let mark = |seen: bool, name: &'static str| if seen { name } else { "---" };
         format!(
-            "{} {} {}{}",
+            "{} {} {}",
             mark(a.syn + b.syn > 0, "SYN"),
             mark(a.fin + b.fin > 0, "FIN"),
-            mark(a.rst + b.rst > 0, "RST"),
-            if self.roles_guessed {
-                " (roles guessed)"
-            } else {
-                ""
-            }
+            mark(a.rst + b.rst > 0, "RST")
         )
     }
 }

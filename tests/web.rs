@@ -144,7 +144,8 @@ async fn connection_table_has_one_row_per_connection_and_marks_resets() {
     assert_eq!(cell(&first, "server"), "10.0.0.2:80");
     assert_eq!(cell(&first, "packets"), "6");
     assert_eq!(cell(&first, "bytes_s2c"), "2.0 KiB");
-    assert_eq!(cell(&first, "rst"), "yes");
+    assert_eq!(cell(&first, "rst"), "1");
+    assert_eq!(cell(&first, "flags"), "SYN --- RST");
     let second = root.query_selector("tr[data-stream='1']").unwrap().unwrap();
     assert!(!second.class_list().contains("connection-table__row--rst"));
     assert_eq!(

@@ -34,7 +34,7 @@ const EPOCH_NS: i64 = 1_767_603_600 * 1_000_000_000;
 const AVG_RECORD_BYTES: f64 = 215.0;
 /// Average packets of a non-elephant TCP connection of the mix below, measured likewise:
 /// sets the connection arrival rate.
-const AVG_CONN_PACKETS: f64 = 55.0;
+const AVG_CONN_PACKETS: f64 = 30.0;
 /// Packets per second of the whole capture: sets its duration (5 M packets: about 10 minutes).
 const PACKETS_PER_SECOND: f64 = 8_000.0;
 /// Share of the packets carried by each long-lived "elephant" connection (four of them).
@@ -123,15 +123,15 @@ pub enum Kind {
 impl Kind {
     /// Relative weights of new (non-elephant, non-burst) connections.
     const WEIGHTS: [(Kind, u32); 10] = [
-        (Kind::Rpc, 560),
-        (Kind::Web, 160),
-        (Kind::Download, 10),
+        (Kind::Rpc, 600),
+        (Kind::Web, 40),
+        (Kind::Download, 2),
         (Kind::Refused, 60),
         (Kind::KeepAlive, 40),
-        (Kind::Abort, 25),
+        (Kind::Abort, 15),
         (Kind::RstAfterIdle, 30),
         (Kind::DataAfterFin, 25),
-        (Kind::Forged, 10),
+        (Kind::Forged, 6),
         (Kind::RetransRst, 20),
     ];
 
@@ -392,6 +392,8 @@ struct Conn {
     wire_gap: u64,
     mss: u16,
     cwnd: u32,
+    /// The server's longest time to answer a request.
+    process_max: u64,
     /// Where the script is: the next action starts here.
     t: u64,
     /// Time of the last packet queued.
@@ -776,7 +778,7 @@ impl Conn {
             zero_window: false,
         });
         // Server processing time: mostly fast, sometimes slow.
-        let process = rng.log_uniform(30.0 * US as f64, 80.0 * MS as f64) as u64;
+        let process = rng.log_uniform(30.0 * US as f64, self.process_max as f64) as u64;
         let half = self.rtt / 2;
         if process >= DELACK {
             let ack = self.seg(out.last_recv + DELACK + half, false, ACK, 0, Opt::Ts);
@@ -801,7 +803,9 @@ impl Conn {
                     zero_window: false,
                 });
                 start += n;
-                self.cwnd = (self.cwnd * 2).min(MAX_CWND);
+                if n as u32 == self.cwnd {
+                    self.cwnd = (self.cwnd * 2).min(MAX_CWND);
+                }
                 t = next_flight(self, &out, false);
             }
         }
@@ -1121,6 +1125,16 @@ impl Conn {
         self.t = self.t.max(next);
     }
 
+    /// After one unit of an elephant (its packets are the whole queue): waits until the unit's
+    /// share of the time is over and queues the next unit, or the close when none is left.
+    fn next_unit(&mut self, start: u64, until: u64, left: u64, next: impl Fn(u64) -> Act) {
+        let made = self.queue.len() as u64;
+        self.t = self.t.max(paced_end(start, until, left, made));
+        if left > made {
+            self.script.push_front(next(left - made));
+        }
+    }
+
     /// Expands the next action; false when the script is done.
     fn step(&mut self, rng: &mut Rng) -> bool {
         let Some(act) = self.script.pop_front() else {
@@ -1163,44 +1177,24 @@ impl Conn {
             }
             Act::ServerRstAt(at) => self.server_rst(at),
             Act::ElephantRpc { left, until } => {
-                let before = self.queue.len() as u64;
-                let think = pace(self.t, until, left, 3);
+                let start = self.t;
                 let (req, resp) = (rng.range(30, 200) as u32, rng.range(20, 400) as u32);
-                self.exchange(rng, req, resp, think);
-                let made = self.queue.len() as u64 - before;
-                if left > made {
-                    self.script.push_front(Act::ElephantRpc {
-                        left: left - made,
-                        until,
-                    });
-                }
+                self.exchange(rng, req, resp, 0);
+                self.next_unit(start, until, left, |left| Act::ElephantRpc { left, until });
             }
             Act::ElephantBulk { left, until } => {
-                let before = self.queue.len() as u64;
+                let start = self.t;
                 let mut bytes = u64::from(self.cwnd.min(32)) * u64::from(self.mss);
                 self.bulk_flight(rng, &mut bytes, 1, None, None);
-                let made = self.queue.len() as u64 - before;
-                self.t += pace(self.t, until, left, made.max(1));
-                if left > made {
-                    self.script.push_front(Act::ElephantBulk {
-                        left: left - made,
-                        until,
-                    });
-                }
+                self.next_unit(start, until, left, |left| Act::ElephantBulk { left, until });
             }
             Act::ElephantUpload { left, until } => {
-                let before = self.queue.len() as u64;
-                let msgs = rng.range(8, 40) as usize;
-                let expected = msgs as u64 * 3 / 2;
-                let gap = pace(self.t, until, left, expected) / msgs as u64;
-                self.upload(rng, msgs, gap.max(10 * US));
-                let made = self.queue.len() as u64 - before;
-                if left > made {
-                    self.script.push_front(Act::ElephantUpload {
-                        left: left - made,
-                        until,
-                    });
-                }
+                let start = self.t;
+                let msgs = rng.range(8, 40);
+                // About one ACK per two messages.
+                let unit = paced_end(start, until, left, msgs * 3 / 2) - start;
+                self.upload(rng, msgs as usize, (unit / msgs).max(10 * US));
+                self.next_unit(start, until, left, |left| Act::ElephantUpload { left, until });
             }
         }
         true
@@ -1216,11 +1210,11 @@ struct Recv<'a> {
     acks: &'a mut Vec<Seg>,
 }
 
-/// Idle time before the next unit of an elephant, so that its `left` packets, `per_unit` at a
-/// time, last until `until`.
-fn pace(now: u64, until: u64, left: u64, per_unit: u64) -> u64 {
+/// When a unit of an elephant that started at `start` should end, so that its `left` packets,
+/// `per_unit` at a time, last until `until`.
+fn paced_end(start: u64, until: u64, left: u64, per_unit: u64) -> u64 {
     let units = (left / per_unit.max(1)).max(1);
-    until.saturating_sub(now) / units
+    start + until.saturating_sub(start) / units
 }
 
 /// When the next flight of an ACK-clocked sender is captured.
@@ -1350,8 +1344,14 @@ impl<W: Write> Generator<W> {
         for (i, act) in kinds.into_iter().enumerate() {
             let t = g.rng.range(MS, S);
             let mut conn = g.new_conn(Kind::Elephant, t, i == 3);
-            conn.rtt = 2 * MS + i as u64 * 7 * MS;
-            conn.script = VecDeque::from([Act::Handshake, act]);
+            // Fast, nearby servers: their exchanges do not wait on the network.
+            conn.rtt = 300 * US + i as u64 * 400 * US;
+            conn.process_max = 2 * MS;
+            conn.script = VecDeque::from([
+                Act::Handshake,
+                act,
+                Act::Close { client_first: true },
+            ]);
             g.start(conn);
         }
         g
@@ -1428,6 +1428,7 @@ impl<W: Write> Generator<W> {
             wire_gap: rng.range(12 * US, 120 * US),
             mss: if v6 { 1428 } else { 1448 },
             cwnd: INIT_CWND,
+            process_max: 80 * MS,
             t,
             pushed_t: t,
             packets: 0,
@@ -1442,8 +1443,8 @@ impl<W: Write> Generator<W> {
         let rpc = |rng: &mut Rng, s: &mut VecDeque<Act>, n: u64| {
             for _ in 0..n {
                 s.push_back(Act::Exchange {
-                    req: rng.log_uniform(30.0, 600.0) as u32,
-                    resp: rng.log_uniform(10.0, 1_500.0) as u32,
+                    req: rng.log_uniform(20.0, 300.0) as u32,
+                    resp: rng.log_uniform(8.0, 700.0) as u32,
                     think: rng.log_uniform(100.0 * US as f64, 400.0 * MS as f64) as u64,
                 });
             }
@@ -1452,7 +1453,7 @@ impl<W: Write> Generator<W> {
             for _ in 0..n {
                 s.push_back(Act::Exchange {
                     req: rng.range(200, 900) as u32,
-                    resp: rng.log_uniform(300.0, 40_000.0) as u32,
+                    resp: rng.log_uniform(300.0, 15_000.0) as u32,
                     think: rng.log_uniform(5.0 * MS as f64, 3.0 * S as f64) as u64,
                 });
             }
@@ -1485,7 +1486,7 @@ impl<W: Write> Generator<W> {
                 s.push_back(Act::Handshake);
                 rpc(rng, &mut s, 1);
                 s.push_back(Act::Bulk {
-                    left: rng.log_uniform(50e3, 2e6) as u64,
+                    left: rng.log_uniform(30e3, 1e6) as u64,
                     flights: 0,
                     abort_at: None,
                     forged_at: None,
@@ -1505,7 +1506,7 @@ impl<W: Write> Generator<W> {
             Kind::Abort | Kind::Forged => {
                 s.push_back(Act::Handshake);
                 rpc(rng, &mut s, 1);
-                let at = Some(rng.range(1, 4) as u32);
+                let at = Some(rng.range(0, 1) as u32);
                 s.push_back(Act::Bulk {
                     left: 4_000_000,
                     flights: 0,
@@ -1523,7 +1524,7 @@ impl<W: Write> Generator<W> {
             Kind::DataAfterFin => {
                 s.push_back(Act::Handshake);
                 let n = rng.range(1, 3);
-                web(rng, &mut s, n);
+                rpc(rng, &mut s, n);
                 s.push_back(Act::Idle(rng.range(S, 10 * S)));
                 s.push_back(Act::DataAfterFin);
             }

@@ -62,7 +62,7 @@ async function tableRows(page) {
         client: cell('client').replace(/ \?$/, ''),
         server: cell('server'),
         packets: Number(cell('packets')),
-        rst: cell('rst') === 'yes',
+        rst: cell('rst') !== '',
       };
     }),
   );
@@ -230,6 +230,50 @@ test('"Try a sample" opens the built-in sample capture in one click, without a r
   assert.equal(title, 'sample-keepalive-race.pcap');
   assert.ok((await tableRows(page)).some((row) => row.rst), 'the sample has a reset');
   assert.deepEqual(server.requests.slice(servedAt), []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the table filters by text, state, resets and retransmissions, and sorts by a column', async () => {
+  const report = cliReport(scenario);
+  const { page, problems } = await openPage();
+  await openCapture(page, scenario);
+  const streams = async () => (await tableRows(page)).map((row) => row.stream);
+  const all = report.connections.map((c) => c.stream);
+  assert.deepEqual(await streams(), all);
+
+  await page.check('.connection-table__only-resets');
+  const reset = report.connections.filter((c) => c.from_client.rst + c.from_server.rst > 0).map((c) => c.stream);
+  assert.ok(reset.length > 0 && reset.length < all.length);
+  await page.waitForFunction((n) => document.querySelectorAll('tr.connection-table__row').length === n, reset.length);
+  assert.deepEqual(await streams(), reset);
+  await page.uncheck('.connection-table__only-resets');
+
+  const one = report.connections[2];
+  await page.fill('.connection-table__filter', one.client);
+  await page.waitForFunction(() => document.querySelectorAll('tr.connection-table__row').length === 1);
+  assert.deepEqual(await streams(), [one.stream]);
+  await page.fill('.connection-table__filter', '');
+
+  await page.selectOption('.connection-table__state', 'RSTR');
+  const rstr = report.connections.filter((c) => c.state === 'RSTR').map((c) => c.stream);
+  await page.waitForFunction((n) => document.querySelectorAll('tr.connection-table__row').length === n, rstr.length);
+  assert.deepEqual(await streams(), rstr);
+  await page.selectOption('.connection-table__state', '');
+
+  await page.click('th[data-col="packets"] button');
+  const byPackets = [...report.connections]
+    .sort((a, b) => b.packets - a.packets || a.stream - b.stream)
+    .map((c) => c.stream);
+  await page.waitForSelector('th[data-col="packets"][aria-sort="descending"]');
+  assert.deepEqual(await streams(), byPackets);
+  await page.click('th[data-col="packets"] button');
+  await page.waitForSelector('th[data-col="packets"][aria-sort="ascending"]');
+  assert.deepEqual(await streams(), [...byPackets].reverse().sort((a, b) => {
+    const pa = report.connections[a].packets;
+    const pb = report.connections[b].packets;
+    return pa - pb || a - b;
+  }));
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -1,0 +1,462 @@
+//! Across connections: mass resets (one host resetting many connections at once), and the
+//! capture-level summary (by cause, by peer pair, over time, and the findings that matter most
+//! as sentences).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::capture::Timestamp;
+use crate::flow::StreamId;
+
+use super::model::{
+    Cause, CauseCount, ConnectionDiagnosis, Evidence, Outcome, OutcomeCount, PeerPairCount,
+    ResetVerdict, Sender, Summary, TimeHistogram,
+};
+use super::text::{clock, duration};
+use super::timeline::{At, Role};
+
+/// A host that resets at least this many connections within [`MASS_RESET_WINDOW_NS`] crashed
+/// or restarted: two at once happen by chance (a client closing two pooled connections), three
+/// or more distinct connections within a few milliseconds is the kernel cleaning up after a
+/// process that died (the issue's "many connections within a few ms").
+pub const MASS_RESET_MIN_CONNECTIONS: usize = 3;
+
+/// The "few milliseconds" a mass reset spans, measured from its first RST: a dying process's
+/// sockets are reset by its kernel within microseconds; resets triggered by the peers' next
+/// segments arrive as fast as those come.
+pub const MASS_RESET_WINDOW_NS: i64 = 5_000_000;
+
+/// How many other RSTs of a mass reset are cited as evidence on each of its verdicts.
+const MASS_RESET_EVIDENCE: usize = 8;
+
+/// How many peer pairs the summary lists.
+pub const MAX_PEER_PAIRS: usize = 20;
+
+/// How many findings the summary states.
+pub const MAX_FINDINGS: usize = 5;
+
+/// The time histogram has at most this many buckets.
+pub const MAX_TIME_BUCKETS: i64 = 60;
+
+/// Bucket widths the histogram chooses from, in seconds: 1-2-5 steps, then minutes, hours,
+/// days, years.
+const BUCKET_WIDTHS_S: [f64; 27] = [
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0, 604_800.0,
+    2_592_000.0, 31_536_000.0,
+];
+
+/// One RST with what the summary needs beside its verdict.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub stream: StreamId,
+    pub at: At,
+    pub claimed: Role,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub verdict: ResetVerdict,
+}
+
+impl Found {
+    fn sender_ip(&self) -> IpAddr {
+        match self.claimed {
+            Role::Client => self.client.ip(),
+            Role::Server => self.server.ip(),
+        }
+    }
+}
+
+/// A mass reset: the RSTs (positions in the `Found` list) of one host within the window.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    pub members: Vec<usize>,
+    pub role: Role,
+    pub start: Timestamp,
+    pub span_ns: i64,
+}
+
+/// Whether a verdict may be part of a mass reset: a genuine RST that ended an open connection
+/// (abortive close, or data after close), which is what a dying process leaves behind.
+fn joins_mass_reset(f: &Found) -> bool {
+    f.verdict.sender != Sender::Middlebox
+        && matches!(
+            f.verdict.cause,
+            Cause::AbortiveClose | Cause::DataAfterClose
+        )
+}
+
+/// `mass_reset`: at least [`MASS_RESET_MIN_CONNECTIONS`] distinct connections reset by the
+/// same host (the RSTs' source address) within [`MASS_RESET_WINDOW_NS`] of the first. Marks
+/// their verdicts (the earlier cause moves to `also`) and returns the bursts.
+pub fn mark_mass_resets(found: &mut [Found]) -> Vec<Burst> {
+    let mut order: Vec<usize> = (0..found.len())
+        .filter(|&i| joins_mass_reset(&found[i]))
+        .collect();
+    order.sort_by_key(|&i| (found[i].sender_ip(), found[i].at.ts, i));
+    let mut bursts = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let first = &found[order[i]];
+        let mut j = i;
+        while j < order.len()
+            && found[order[j]].sender_ip() == first.sender_ip()
+            && found[order[j]].at.ts.0.saturating_sub(first.at.ts.0) <= MASS_RESET_WINDOW_NS
+        {
+            j += 1;
+        }
+        let members: Vec<usize> = order[i..j].to_vec();
+        let streams: BTreeSet<StreamId> = members.iter().map(|&m| found[m].stream).collect();
+        if streams.len() >= MASS_RESET_MIN_CONNECTIONS {
+            let last = members.iter().map(|&m| found[m].at.ts.0).max().unwrap_or(0);
+            bursts.push(Burst {
+                role: first.claimed,
+                start: first.at.ts,
+                span_ns: last.saturating_sub(first.at.ts.0),
+                members,
+            });
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    for burst in &bursts {
+        mark_burst(found, burst);
+    }
+    bursts
+}
+
+fn mark_burst(found: &mut [Found], burst: &Burst) {
+    let n = burst.members.len();
+    let frames: Vec<(usize, u64)> = burst
+        .members
+        .iter()
+        .map(|&m| (m, found[m].at.frame()))
+        .collect();
+    for &m in &burst.members {
+        let f = &mut found[m];
+        let host = match f.claimed {
+            Role::Client => f.client,
+            Role::Server => f.server,
+        };
+        let role = f.claimed.name();
+        let v = &mut f.verdict;
+        let earlier = v.cause;
+        v.also.retain(|c| *c != earlier && *c != Cause::MassReset);
+        v.also.insert(0, earlier);
+        v.cause = Cause::MassReset;
+        v.summary = format!(
+            "The {role} {host} reset this connection together with {} others within {} at {}: \
+             the {role} process most likely crashed, was killed or restarted.",
+            n - 1,
+            duration(burst.span_ns),
+            clock(burst.start)
+        );
+        v.next_step = format!(
+            "Check {} at {} for a crash, an OOM kill, a restart or a deployment (process \
+             uptime, service manager and kernel logs).",
+            host.ip(),
+            clock(burst.start)
+        );
+        for &(other, frame) in frames.iter().filter(|(o, _)| *o != m).take(MASS_RESET_EVIDENCE) {
+            let _ = other;
+            v.evidence.push(Evidence {
+                frame,
+                what: format!("RST from the same {role} host on another connection"),
+            });
+        }
+        v.evidence.sort_by_key(|e| e.frame);
+    }
+}
+
+/// The capture-level summary.
+pub fn summarise(
+    found: &[Found],
+    bursts: &[Burst],
+    connections: &[ConnectionDiagnosis],
+    conn_peers: &[(SocketAddr, SocketAddr)],
+    span: Option<(Timestamp, Timestamp)>,
+) -> Summary {
+    Summary {
+        resets: u32::try_from(found.len()).unwrap_or(u32::MAX),
+        connections: u32::try_from(connections.len()).unwrap_or(u32::MAX),
+        by_cause: count_causes(found.iter()),
+        outcomes: count_outcomes(connections),
+        by_peers: by_peers(found),
+        by_time: by_time(found, span),
+        findings: findings(found, bursts, connections, conn_peers),
+    }
+}
+
+fn count_causes<'a>(found: impl Iterator<Item = &'a Found>) -> Vec<CauseCount> {
+    let mut counts: BTreeMap<Cause, u32> = BTreeMap::new();
+    for f in found {
+        *counts.entry(f.verdict.cause).or_default() += 1;
+    }
+    let mut out: Vec<CauseCount> = counts
+        .into_iter()
+        .map(|(cause, resets)| CauseCount { cause, resets })
+        .collect();
+    out.sort_by(|a, b| b.resets.cmp(&a.resets).then(a.cause.cmp(&b.cause)));
+    out
+}
+
+fn count_outcomes(connections: &[ConnectionDiagnosis]) -> Vec<OutcomeCount> {
+    let mut counts: BTreeMap<Outcome, u32> = BTreeMap::new();
+    for c in connections {
+        *counts.entry(c.outcome).or_default() += 1;
+    }
+    let mut out: Vec<OutcomeCount> = counts
+        .into_iter()
+        .map(|(outcome, connections)| OutcomeCount {
+            outcome,
+            connections,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.connections
+            .cmp(&a.connections)
+            .then(a.outcome.cmp(&b.outcome))
+    });
+    out
+}
+
+fn by_peers(found: &[Found]) -> Vec<PeerPairCount> {
+    let mut groups: BTreeMap<(IpAddr, SocketAddr), Vec<&Found>> = BTreeMap::new();
+    for f in found {
+        groups.entry((f.client.ip(), f.server)).or_default().push(f);
+    }
+    let mut out: Vec<PeerPairCount> = groups
+        .into_iter()
+        .map(|((client, server), members)| PeerPairCount {
+            client: client.to_string(),
+            server: server.to_string(),
+            resets: u32::try_from(members.len()).unwrap_or(u32::MAX),
+            by_cause: count_causes(members.into_iter()),
+        })
+        .collect();
+    out.sort_by(|a, b| b.resets.cmp(&a.resets));
+    out.truncate(MAX_PEER_PAIRS);
+    out
+}
+
+/// Resets over time, in at most [`MAX_TIME_BUCKETS`] buckets of a round width.
+fn by_time(found: &[Found], span: Option<(Timestamp, Timestamp)>) -> TimeHistogram {
+    let Some((first, last)) = span else {
+        return TimeHistogram {
+            bucket_seconds: 1.0,
+            resets: Vec::new(),
+        };
+    };
+    let total_ns = last.0.saturating_sub(first.0).max(0);
+    let width_ns = BUCKET_WIDTHS_S
+        .iter()
+        .map(|s| (s * 1e9) as i64)
+        .find(|w| total_ns / w < MAX_TIME_BUCKETS)
+        .unwrap_or_else(|| (total_ns / (MAX_TIME_BUCKETS - 1)).max(1));
+    let buckets = (total_ns / width_ns + 1).clamp(1, MAX_TIME_BUCKETS);
+    let mut resets = vec![0u32; usize::try_from(buckets).unwrap_or(1)];
+    for f in found {
+        let offset = f.at.ts.0.saturating_sub(first.0).max(0);
+        let i = usize::try_from((offset / width_ns).min(buckets - 1)).unwrap_or(0);
+        if let Some(slot) = resets.get_mut(i) {
+            *slot = slot.saturating_add(1);
+        }
+    }
+    TimeHistogram {
+        bucket_seconds: width_ns as f64 / 1e9,
+        resets,
+    }
+}
+
+/// "10.0.0.1" when all are one host, else "3 clients".
+fn hosts(addrs: &BTreeSet<IpAddr>, what: &str) -> String {
+    match (addrs.len(), addrs.iter().next()) {
+        (1, Some(a)) => a.to_string(),
+        (n, _) => format!("{n} {what}s"),
+    }
+}
+
+/// "10.0.0.2:80" when all are one endpoint, else "10.0.0.2" (one host), else "3 servers".
+fn endpoints(addrs: &BTreeSet<SocketAddr>, what: &str) -> String {
+    let ips: BTreeSet<IpAddr> = addrs.iter().map(|a| a.ip()).collect();
+    match (addrs.len(), addrs.iter().next(), ips.len()) {
+        (1, Some(a), _) => a.to_string(),
+        (_, _, 1) => hosts(&ips, what),
+        (n, _, _) => format!("{n} {what}s"),
+    }
+}
+
+/// A finding and how much it matters (higher first).
+struct Finding {
+    weight: u64,
+    sentence: String,
+}
+
+/// The few findings that matter most: mass resets first, then forged resets, then each cause
+/// per server endpoint, unanswered connection attempts, harmless resets last.
+fn findings(
+    found: &[Found],
+    bursts: &[Burst],
+    connections: &[ConnectionDiagnosis],
+    conn_peers: &[(SocketAddr, SocketAddr)],
+) -> Vec<String> {
+    let mut out: Vec<Finding> = Vec::new();
+    for b in bursts {
+        let members: Vec<&Found> = b.members.iter().filter_map(|&m| found.get(m)).collect();
+        let clients: BTreeSet<IpAddr> = members.iter().map(|f| f.client.ip()).collect();
+        let servers: BTreeSet<SocketAddr> = members.iter().map(|f| f.server).collect();
+        let streams: BTreeSet<StreamId> = members.iter().map(|f| f.stream).collect();
+        let role = b.role.name();
+        out.push(Finding {
+            weight: 3_000_000 + streams.len() as u64,
+            sentence: format!(
+                "{} connections from {} to {} were reset by the {role} within {} at {}: a crash \
+                 or restart of the {role} process.",
+                streams.len(),
+                hosts(&clients, "client"),
+                endpoints(&servers, "server"),
+                duration(b.span_ns),
+                clock(b.start)
+            ),
+        });
+    }
+    let mut groups: BTreeMap<(Cause, bool, SocketAddr), Vec<&Found>> = BTreeMap::new();
+    for f in found.iter().filter(|f| f.verdict.cause != Cause::MassReset) {
+        let forged = f.verdict.sender == Sender::Middlebox;
+        groups
+            .entry((f.verdict.cause, forged, f.server))
+            .or_default()
+            .push(f);
+    }
+    for ((cause, forged, server), members) in groups {
+        let clients: BTreeSet<IpAddr> = members.iter().map(|f| f.client.ip()).collect();
+        let n = members.len();
+        let (rank, sentence) = cause_sentence(cause, forged, n, &hosts(&clients, "client"), server, &members);
+        out.push(Finding {
+            weight: rank * 1_000_000 + n as u64,
+            sentence,
+        });
+    }
+    let mut timeouts: BTreeMap<SocketAddr, (usize, BTreeSet<IpAddr>)> = BTreeMap::new();
+    for (c, (client, server)) in connections.iter().zip(conn_peers) {
+        if c.outcome == Outcome::Timeout {
+            let e = timeouts.entry(*server).or_default();
+            e.0 += 1;
+            e.1.insert(client.ip());
+        }
+    }
+    for (server, (n, clients)) in timeouts {
+        out.push(Finding {
+            weight: 1_000_000 + n as u64,
+            sentence: format!(
+                "{n} connection attempt{} from {} to {server} {} never answered (SYN timeout): \
+                 the server is down or a firewall drops the SYNs.",
+                plural(n),
+                hosts(&clients, "client"),
+                if n == 1 { "was" } else { "were" }
+            ),
+        });
+    }
+    out.sort_by(|a, b| b.weight.cmp(&a.weight));
+    out.into_iter()
+        .take(MAX_FINDINGS)
+        .map(|f| f.sentence)
+        .collect()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The sentence for `n` resets of one cause towards one server, and its rank (2: acts on the
+/// service, 1: worth knowing, 0: harmless).
+fn cause_sentence(
+    cause: Cause,
+    forged: bool,
+    n: usize,
+    clients: &str,
+    server: SocketAddr,
+    members: &[&Found],
+) -> (u64, String) {
+    let s = plural(n);
+    let roles: BTreeSet<&str> = members.iter().map(|f| f.claimed.name()).collect();
+    let by = roles.into_iter().collect::<Vec<_>>().join(" and the ");
+    if forged {
+        return (
+            2,
+            format!(
+                "{n} reset{s} between {clients} and {server} {} forged by a device in the path \
+                 (TTL unlike the real sender's): {}.",
+                if n == 1 { "was" } else { "were" },
+                cause.title().to_lowercase()
+            ),
+        );
+    }
+    match cause {
+        Cause::Refused => (
+            2,
+            format!("{n} connection attempt{s} from {clients} to {server} refused with a reset."),
+        ),
+        Cause::DataAfterClose => (
+            2,
+            format!(
+                "{n} keep-alive connection{s} from {clients} to {server} reset because data \
+                 came after the {by} had closed: retry idempotent requests, or make the client's \
+                 idle timeout shorter than the server's."
+            ),
+        ),
+        Cause::IdleTimeout => (
+            2,
+            format!(
+                "{n} connection{s} from {clients} to {server} reset by the {by} after a long \
+                 idle period: an idle timer."
+            ),
+        ),
+        Cause::RetransmissionTimeout => (
+            2,
+            format!(
+                "{n} connection{s} from {clients} to {server} reset after unanswered \
+                 retransmissions: packets lost on the path, or a dead peer."
+            ),
+        ),
+        Cause::ZeroWindowStall => (
+            2,
+            format!(
+                "{n} connection{s} from {clients} to {server} reset after a long zero window: \
+                 an application stopped reading."
+            ),
+        ),
+        Cause::AbortiveClose | Cause::MassReset | Cause::Middlebox => (
+            1,
+            format!(
+                "{n} connection{s} from {clients} to {server} ended abortively by the {by} \
+                 (reset instead of FIN)."
+            ),
+        ),
+        Cause::OutOfWindow => (
+            0,
+            format!(
+                "{n} reset{s} between {clients} and {server} outside the receiver's window, \
+                 ignored by it."
+            ),
+        ),
+        Cause::AfterClose => (
+            0,
+            format!(
+                "{n} reset{s} between {clients} and {server} answered late segments after the \
+                 connection had closed (harmless)."
+            ),
+        ),
+        Cause::NoConnection => (
+            0,
+            format!(
+                "{n} reset{s} between {clients} and {server} for connections the capture does \
+                 not show."
+            ),
+        ),
+    }
+}
