@@ -201,10 +201,20 @@ fn row(conn: &ConnectionReport) -> Html {
             <td data-col="bytes_c2s" class="connection-table__num" title={format!("{} bytes", a.bytes)}>{ human_bytes(a.bytes) }</td>
             <td data-col="bytes_s2c" class="connection-table__num" title={format!("{} bytes", b.bytes)}>{ human_bytes(b.bytes) }</td>
             <td data-col="retransmissions" class="connection-table__num">{ if retransmissions > 0 { retransmissions.to_string() } else { String::new() } }</td>
-            <td data-col="start">{ conn.start.replace('T', " ").trim_end_matches('Z').to_string() }</td>
+            <td data-col="start" title={conn.start.clone()}>{ time_of_day(&conn.start) }</td>
             <td data-col="duration" class="connection-table__num">{ human_duration(conn.duration) }</td>
             <td data-col="flags">{ conn.flags_seen() }</td>
             <td data-col="rst" class="connection-table__num connection-table__rst">{ if resets > 0 { resets.to_string() } else { String::new() } }</td>
         </tr>
     }
+}
+
+/// `12:00:01.234567` from an RFC 3339 time (the full date and time is the cell's tooltip).
+fn time_of_day(rfc3339: &str) -> String {
+    let time = rfc3339
+        .split_once('T')
+        .map_or(rfc3339, |(_, time)| time)
+        .trim_end_matches('Z');
+    // Microseconds are enough to tell packets apart at a glance.
+    time.get(..15).unwrap_or(time).to_string()
 }
