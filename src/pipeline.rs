@@ -56,6 +56,46 @@ pub struct Analysis {
     /// Zeek's view of the same segments: one row per Zeek connection (Zeek splits some
     /// Wireshark streams in several), in order of first packet.
     pub zeek: Vec<ZeekRecord>,
+    /// Where each TCP packet's bytes are in the capture, indexed like `tcp.records()`.
+    pub locations: Vec<PacketLocation>,
+}
+
+/// Where a TCP packet's captured bytes are, so they can be read back on demand (the page's
+/// hex dump and decoded header fields) instead of being kept: 16 bytes per TCP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketLocation {
+    /// Low 32 bits of the byte offset in the (decompressed) capture stream.
+    offset_lo: u32,
+    /// High 16 bits of it: offsets up to 2^48 bytes.
+    offset_hi: u16,
+    link_type: u16,
+    /// Captured length.
+    pub captured: u32,
+    /// Length on the wire.
+    pub orig_len: u32,
+}
+
+impl PacketLocation {
+    fn of(packet: &crate::capture::Packet<'_>) -> PacketLocation {
+        PacketLocation {
+            // Splitting a 48-bit offset into its low 32 and high 16 bits.
+            offset_lo: packet.offset as u32,
+            offset_hi: (packet.offset >> 32) as u16,
+            link_type: packet.link_type.0,
+            captured: u32::try_from(packet.data.len()).unwrap_or(u32::MAX),
+            orig_len: packet.orig_len,
+        }
+    }
+
+    /// Byte offset of the captured bytes in the (decompressed) capture stream.
+    pub fn offset(&self) -> u64 {
+        (u64::from(self.offset_hi) << 32) | u64::from(self.offset_lo)
+    }
+
+    /// The packet's link type.
+    pub fn link_type(&self) -> LinkType {
+        LinkType(self.link_type)
+    }
 }
 
 /// Drives the pipeline. See the module documentation.
@@ -66,6 +106,7 @@ pub struct Analyzer {
     tcp: TcpAnalyzer,
     zeek: ZeekTracker,
     summary: CaptureSummary,
+    locations: Vec<PacketLocation>,
 }
 
 impl Default for Analyzer {
@@ -83,6 +124,7 @@ impl Analyzer {
             tcp: TcpAnalyzer::new(),
             zeek: ZeekTracker::new(ZeekConfig::default()),
             summary: CaptureSummary::default(),
+            locations: Vec::new(),
         }
     }
 
@@ -105,6 +147,7 @@ impl Analyzer {
             tcp,
             zeek,
             summary,
+            locations,
         } = self;
         summary.bytes += chunk.len() as u64;
         let mut stages = Stages {
@@ -113,6 +156,7 @@ impl Analyzer {
             tcp,
             zeek,
             summary,
+            locations,
         };
         decoder.feed(chunk, &mut |event| on_event(event, &mut stages))
     }
@@ -126,6 +170,7 @@ impl Analyzer {
             tcp,
             zeek,
             summary,
+            locations,
         } = &mut self;
         let mut stages = Stages {
             dissector,
@@ -133,6 +178,7 @@ impl Analyzer {
             tcp,
             zeek,
             summary,
+            locations,
         };
         decoder.finish(&mut |event| on_event(event, &mut stages))?;
         Ok(Analysis {
@@ -140,6 +186,7 @@ impl Analyzer {
             flows: self.flows,
             tcp: self.tcp,
             zeek: self.zeek.finish(),
+            locations: self.locations,
         })
     }
 }
@@ -151,6 +198,7 @@ struct Stages<'a> {
     tcp: &'a mut TcpAnalyzer,
     zeek: &'a mut ZeekTracker,
     summary: &'a mut CaptureSummary,
+    locations: &'a mut Vec<PacketLocation>,
 }
 
 fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
@@ -160,6 +208,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
         tcp,
         zeek,
         summary,
+        locations,
     } = stages;
     match event {
         Event::Format {
@@ -199,6 +248,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
                         segment: &segment,
                     });
                     zeek.push(stream, &segment, packet.ts);
+                    locations.push(PacketLocation::of(&packet));
                 }
                 Dissection::UnsupportedLink(_) => count.not_decoded += 1,
                 Dissection::Malformed => summary.malformed_packets += 1,

@@ -31,7 +31,7 @@ const EPOCH_NS: i64 = 1_767_603_600 * 1_000_000_000;
 
 /// Average bytes per packet (record header included) of the traffic mix below, measured
 /// (`gen_capture` prints it): turns a byte budget into a packet estimate for the plan.
-const AVG_RECORD_BYTES: f64 = 215.0;
+const AVG_RECORD_BYTES: f64 = 242.0;
 /// Average packets of a non-elephant TCP connection of the mix below, measured likewise:
 /// sets the connection arrival rate.
 const AVG_CONN_PACKETS: f64 = 30.0;
@@ -62,8 +62,9 @@ const ACK: u8 = 0x10;
 /// Clients and servers of the simulated network.
 const CLIENT_HOSTS: usize = 3_000;
 const SERVER_HOSTS: usize = 300;
+/// Every service speaks TLS (a service mesh): HTTPS, gRPC, the Kubernetes API, etcd, ...
 const SERVICE_PORTS: [u16; 12] = [
-    443, 443, 443, 80, 8080, 5432, 6379, 3306, 9092, 8443, 22, 25,
+    443, 443, 443, 443, 8443, 9443, 6443, 50051, 7443, 4443, 10250, 2379,
 ];
 const ROUTER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
@@ -124,8 +125,8 @@ impl Kind {
     /// Relative weights of new (non-elephant, non-burst) connections.
     const WEIGHTS: [(Kind, u32); 10] = [
         (Kind::Rpc, 600),
-        (Kind::Web, 40),
-        (Kind::Download, 2),
+        (Kind::Web, 25),
+        (Kind::Download, 1),
         (Kind::Refused, 60),
         (Kind::KeepAlive, 40),
         (Kind::Abort, 15),
@@ -791,7 +792,7 @@ impl Conn {
             while start < lens.len() {
                 let n = (self.cwnd as usize).min(lens.len() - start);
                 let last = start + n == lens.len();
-                let imp = impairment(rng, n, 0.004, 0.003);
+                let imp = impairment(rng, n, 0.01, 0.01);
                 let out = self.flight(FlightSpec {
                     from_client: false,
                     t0: t,
@@ -890,7 +891,7 @@ impl Conn {
             self.push(frames);
             return false;
         }
-        let imp = impairment(rng, lens.len(), 0.03, 0.01);
+        let imp = impairment(rng, lens.len(), 0.05, 0.02);
         let zero_window = rng.chance(0.005);
         let out = self.flight(FlightSpec {
             from_client: false,
@@ -1106,7 +1107,7 @@ impl Conn {
     /// A batch of small messages from the client (log shipping), acknowledged by the server.
     fn upload(&mut self, rng: &mut Rng, msgs: usize, gap: u64) {
         let lens: Vec<u16> = (0..msgs).map(|_| rng.range(80, 700) as u16).collect();
-        let imp = impairment(rng, lens.len(), 0.02, 0.0);
+        let imp = impairment(rng, lens.len(), 0.03, 0.0);
         let zero_window = rng.chance(0.01);
         let out = self.flight(FlightSpec {
             from_client: true,
@@ -1194,7 +1195,10 @@ impl Conn {
                 // About one ACK per two messages.
                 let unit = paced_end(start, until, left, msgs * 3 / 2) - start;
                 self.upload(rng, msgs as usize, (unit / msgs).max(10 * US));
-                self.next_unit(start, until, left, |left| Act::ElephantUpload { left, until });
+                self.next_unit(start, until, left, |left| Act::ElephantUpload {
+                    left,
+                    until,
+                });
             }
         }
         true
@@ -1347,11 +1351,7 @@ impl<W: Write> Generator<W> {
             // Fast, nearby servers: their exchanges do not wait on the network.
             conn.rtt = 300 * US + i as u64 * 400 * US;
             conn.process_max = 2 * MS;
-            conn.script = VecDeque::from([
-                Act::Handshake,
-                act,
-                Act::Close { client_first: true },
-            ]);
+            conn.script = VecDeque::from([Act::Handshake, act, Act::Close { client_first: true }]);
             g.start(conn);
         }
         g
@@ -1506,7 +1506,7 @@ impl<W: Write> Generator<W> {
             Kind::Abort | Kind::Forged => {
                 s.push_back(Act::Handshake);
                 rpc(rng, &mut s, 1);
-                let at = Some(rng.range(0, 1) as u32);
+                let at = Some(0);
                 s.push_back(Act::Bulk {
                     left: 4_000_000,
                     flights: 0,
@@ -1711,7 +1711,7 @@ impl<W: Write> Generator<W> {
             }
             Frame::Dns { query, id, .. } => {
                 self.stats.other_packets += 1;
-                build_dns(&mut self.frame, conn, query, id, &self.payload)
+                build_dns(&mut self.frame, conn, query, id)
             }
             Frame::Arp { reply, .. } => {
                 self.stats.other_packets += 1;
@@ -1853,25 +1853,43 @@ fn build_tcp(out: &mut Vec<u8>, conn: &mut Conn, seg: &Seg, payload: &[u8], rng:
     let b = b.options(opts).expect("TCP options fit in 40 bytes");
     let len = usize::from(seg.len);
     let start = (seg.seq as usize) % (payload.len() - len.min(payload.len() - 1));
-    b.write(out, &payload[start..start + len])
-        .expect("writing to a Vec cannot fail");
+    let mut data = [0u8; 1500];
+    let data = &mut data[..len];
+    data.copy_from_slice(&payload[start..start + len]);
+    if len > 5 {
+        // Each segment holds one TLS application-data record (encrypted: random bytes).
+        data[..3].copy_from_slice(&[0x17, 0x03, 0x03]);
+        data[3..5].copy_from_slice(&(len as u16 - 5).to_be_bytes());
+    }
+    b.write(out, data).expect("writing to a Vec cannot fail");
 }
 
-fn build_dns(out: &mut Vec<u8>, conn: &Conn, query: bool, id: u16, payload: &[u8]) {
+fn build_dns(out: &mut Vec<u8>, conn: &Conn, query: bool, id: u16) {
     let Addr::V4(client) = conn.client else {
         return;
     };
     let resolver = [10, 0, 0, 53];
-    // A DNS header and some name bytes: the UDP layer is what matters here.
-    let mut msg = Vec::with_capacity(120);
+    // A query for svcN.cluster.internal (type A) and its answer.
+    let mut msg = Vec::with_capacity(80);
     msg.extend(id.to_be_bytes());
     msg.extend(if query {
         [0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
     } else {
         [0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]
     });
-    let extra = if query { 28 } else { 60 };
-    msg.extend_from_slice(&payload[usize::from(id) % 1000..][..extra]);
+    let label = format!("svc{}", id % 500);
+    msg.push(label.len() as u8);
+    msg.extend(label.as_bytes());
+    for part in ["cluster", "internal"] {
+        msg.push(part.len() as u8);
+        msg.extend(part.as_bytes());
+    }
+    msg.extend([0, 0, 1, 0, 1]);
+    if !query {
+        // Name: pointer to the question; A, IN, TTL 30 s, 4 bytes of address.
+        msg.extend([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 20]);
+        msg.extend((id % 500).to_be_bytes());
+    }
     let b = if query {
         PacketBuilder::ethernet2(conn.client_mac, ROUTER_MAC)
             .ipv4(client, resolver, 64)

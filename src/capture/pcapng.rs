@@ -53,8 +53,14 @@ const OPT_EPB_PACKETID: u16 = 5;
 const OPT_EPB_QUEUE: u16 = 6;
 const OPT_EPB_VERDICT: u16 = 7;
 
+/// At most this many runs of identical interfaces are kept per section (see [`Interfaces`]).
+/// Real captures have a handful of interfaces (the most in the corpus: 95, in
+/// pcapplusplus/too_many_interfaces.pcapng); this bounds memory at about 2 MiB for a
+/// hostile file that declares millions of different ones.
+const MAX_INTERFACE_RUNS: usize = 65_536;
+
 /// One interface of the current section.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Interface {
     link_type: u16,
     snaplen: u32,
@@ -65,7 +71,49 @@ struct Interface {
 
 struct Section {
     endian: Endian,
-    interfaces: Vec<Interface>,
+    interfaces: Interfaces,
+}
+
+/// The interface table of a section, as runs of identical consecutive interfaces: a file that
+/// declares millions of interfaces (a hostile one: Wireshark keeps them all) costs memory for
+/// its distinct runs only, and at most [`MAX_INTERFACE_RUNS`] of those.
+#[derive(Default)]
+struct Interfaces {
+    /// The index of each run's first interface, and the interface; in index order.
+    runs: Vec<(u64, Interface)>,
+    /// Interfaces declared so far.
+    len: u64,
+}
+
+impl Interfaces {
+    /// Adds the next interface; `false` (and nothing added) when it would start one run too many.
+    fn push(&mut self, iface: Interface) -> bool {
+        if self.runs.last().is_none_or(|(_, last)| *last != iface) {
+            if self.runs.len() >= MAX_INTERFACE_RUNS {
+                return false;
+            }
+            self.runs.push((self.len, iface));
+        }
+        self.len += 1;
+        true
+    }
+
+    fn get(&self, index: u32) -> Option<&Interface> {
+        let index = u64::from(index);
+        if index >= self.len {
+            return None;
+        }
+        let after = self.runs.partition_point(|(first, _)| *first <= index);
+        self.runs.get(after.checked_sub(1)?).map(|(_, iface)| iface)
+    }
+
+    fn first(&self) -> Option<&Interface> {
+        self.runs.first().map(|(_, iface)| iface)
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
 }
 
 /// The pcapng container parser.
@@ -247,7 +295,17 @@ impl PcapNgParser {
                 }
                 Ok(Block::Interface(iface)) => {
                     if let Some(s) = &mut self.section {
-                        s.interfaces.push(iface);
+                        if !s.interfaces.push(iface) {
+                            out.warn(
+                                at,
+                                format!(
+                                    "the interface block at byte {at} would make more than {MAX_INTERFACE_RUNS} \
+                                     different interfaces in one section; rstscope reads no further"
+                                ),
+                            );
+                            self.done = true;
+                            continue;
+                        }
                     }
                 }
                 Ok(Block::Packet {
@@ -260,7 +318,7 @@ impl PcapNgParser {
                     let link_type = self
                         .section
                         .as_ref()
-                        .and_then(|s| s.interfaces.get(interface as usize))
+                        .and_then(|s| s.interfaces.get(interface))
                         .map_or(0, |i| i.link_type);
                     let packet = RawPacket {
                         ts,
@@ -323,7 +381,11 @@ impl PcapNgParser {
             }
         };
         let body_end = b.len().saturating_sub(4);
-        let interfaces = self.section.as_ref().map_or(&[][..], |s| &s.interfaces[..]);
+        let no_interfaces = Interfaces::default();
+        let interfaces = self
+            .section
+            .as_ref()
+            .map_or(&no_interfaces, |s| &s.interfaces);
         match block_type {
             BLOCK_IDB => {
                 too_short("IDB", MIN_IDB)?;
@@ -362,7 +424,7 @@ impl PcapNgParser {
                         "its total length {total} is too small for {cap_len} bytes of packet data"
                     ));
                 }
-                let Some(iface) = interfaces.get(interface as usize) else {
+                let Some(iface) = interfaces.get(interface) else {
                     return Err(format!(
                         "interface index {interface} is not less than the section's interface count {}",
                         interfaces.len()
@@ -512,7 +574,7 @@ fn shb(b: &[u8], e: Endian) -> Result<Block<'static>, String> {
     )?;
     Ok(Block::Section(Section {
         endian: e,
-        interfaces: Vec::new(),
+        interfaces: Interfaces::default(),
     }))
 }
 
@@ -608,6 +670,53 @@ fn packet_time(ts: u64, iface: &Interface) -> super::Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ETHERNET: Interface = Interface {
+        link_type: 1,
+        snaplen: 0,
+        units_per_second: DEFAULT_UNITS_PER_SECOND,
+        tsoffset: 0,
+    };
+
+    #[test]
+    fn interfaces_are_kept_as_runs_and_capped() {
+        let raw = Interface {
+            link_type: 101,
+            ..ETHERNET
+        };
+        let mut t = Interfaces::default();
+        assert!(t.get(0).is_none() && t.first().is_none());
+        for iface in [ETHERNET, ETHERNET, raw, raw, raw, ETHERNET] {
+            assert!(t.push(iface));
+        }
+        assert_eq!(t.len(), 6);
+        assert_eq!(t.runs.len(), 3);
+        let links: Vec<_> = (0..7).map(|i| t.get(i).map(|f| f.link_type)).collect();
+        assert_eq!(
+            links,
+            [Some(1), Some(1), Some(101), Some(101), Some(101), Some(1), None]
+        );
+        assert_eq!(t.get(u32::MAX), None);
+        // A million identical interfaces take one run.
+        let mut t = Interfaces::default();
+        for _ in 0..1_000_000 {
+            assert!(t.push(ETHERNET));
+        }
+        assert_eq!((t.len(), t.runs.len()), (1_000_000, 1));
+        assert_eq!(t.get(999_999), Some(&ETHERNET));
+        // Different ones stop at the cap.
+        let mut t = Interfaces::default();
+        for i in 0..MAX_INTERFACE_RUNS {
+            let snaplen = u32::try_from(i).unwrap();
+            assert!(t.push(Interface { snaplen, ..ETHERNET }));
+        }
+        assert!(!t.push(ETHERNET));
+        assert!(t.push(Interface {
+            snaplen: u32::try_from(MAX_INTERFACE_RUNS - 1).unwrap(),
+            ..ETHERNET
+        }));
+        assert_eq!(t.len(), MAX_INTERFACE_RUNS as u64 + 1);
+    }
 
     #[test]
     fn tsresol_powers_of_ten_and_two() {

@@ -25,15 +25,14 @@ pub mod model;
 pub mod observer;
 pub mod rules;
 pub mod summary;
-pub mod text;
-pub mod timeline;
 #[cfg(test)]
 mod tests;
+pub mod text;
+pub mod timeline;
 
 pub use model::{
-    Cause, CauseCount, ConnectionDiagnosis, Diagnosis, Evidence, IdleTimer, Outcome,
-    OutcomeCount, PeerPairCount, Phase, ResetVerdict, Sender, Summary, TimeHistogram,
-    COMMON_IDLE_TIMERS,
+    Cause, CauseCount, ConnectionDiagnosis, Diagnosis, Evidence, IdleTimer, Outcome, OutcomeCount,
+    PeerPairCount, Phase, ResetVerdict, Sender, Summary, TimeHistogram, COMMON_IDLE_TIMERS,
 };
 pub use observer::{RstFact, SideTtls, TtlObserver};
 pub use summary::MAX_PEER_PAIRS;
@@ -128,8 +127,7 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     for c in &mut connections {
         settle_outcome(c);
     }
-    let peers: Vec<(SocketAddr, SocketAddr)> =
-        conns.iter().map(|c| (c.client, c.server)).collect();
+    let peers: Vec<(SocketAddr, SocketAddr)> = conns.iter().map(|c| (c.client, c.server)).collect();
     let summary = summary::summarise(&found, &bursts, &connections, &peers, inputs.span);
     Diagnosis {
         connections,
@@ -150,7 +148,7 @@ fn judge(ctx: &Context<'_>) -> ResetVerdict {
     let mut matches: Vec<Match> = Vec::new();
     let mut add = |m: Option<Match>| matches.extend(m);
     add(rules::no_connection(ctx));
-    add(rules::out_of_window(ctx));
+    add(rules::out_of_window(ctx, phase));
     if let Some(f) = &forgery {
         add(rules::forged_after_idle(ctx, f));
         add(rules::middlebox(ctx, f));
@@ -174,6 +172,7 @@ fn judge(ctx: &Context<'_>) -> ResetVerdict {
         }
     }
     let mut evidence = primary.evidence;
+    let forged = forgery.is_some();
     if let Some(f) = forgery {
         if !matches!(primary.cause, Cause::IdleTimeout | Cause::Middlebox) {
             evidence.extend(f.evidence);
@@ -184,7 +183,7 @@ fn judge(ctx: &Context<'_>) -> ResetVerdict {
     let claimed_sender = role_sender(ctx.rst.role);
     ResetVerdict {
         frame: ctx.rst.at.frame(),
-        sender: if forgery.is_some() {
+        sender: if forged {
             Sender::Middlebox
         } else {
             claimed_sender
@@ -291,11 +290,13 @@ fn settle_outcome(c: &mut ConnectionDiagnosis) {
         }
         return;
     };
-    let (outcome, summary) = if v.phase == Phase::Handshake && v.claimed_sender == Sender::Server
-    {
+    let (outcome, summary) = if v.phase == Phase::Handshake && v.claimed_sender == Sender::Server {
         (
             Outcome::Refused,
-            format!("Refused: the SYN was answered by a RST (frame {}).", v.frame),
+            format!(
+                "Refused: the SYN was answered by a RST (frame {}).",
+                v.frame
+            ),
         )
     } else {
         (

@@ -235,8 +235,12 @@ pub fn no_connection(ctx: &Context<'_>) -> Option<Match> {
 /// RCV.WND`; any other is discarded. The receiver's `RCV.NXT` is at least the highest ACK it
 /// sent, and at most where the sender's data had reached; its window at most the largest it
 /// advertised. A RST below that ACK, or at or beyond the furthest right edge, is outside the
-/// window whatever happened out of sight. Needs an ACK from the receiver.
-pub fn out_of_window(ctx: &Context<'_>) -> Option<Match> {
+/// window whatever happened out of sight. Needs an ACK from the receiver, and a connection
+/// still open: after both FINs the receiver has no window left (that is [`after_close`]).
+pub fn out_of_window(ctx: &Context<'_>, phase: Phase) -> Option<Match> {
+    if matches!(phase, Phase::AfterClose | Phase::NoConnection) {
+        return None;
+    }
     let t = ctx.before;
     let (me, peer) = (ctx.sender().index(), ctx.receiver().index());
     let acked = t.ack_from[peer]?;
@@ -298,8 +302,8 @@ pub fn forged_after_idle(ctx: &Context<'_>, forgery: &Forgery) -> Option<Match> 
         ),
         next_step: format!(
             "Find the NAT, firewall or load balancer in the path whose idle timeout is at most \
-             {} ({}), and keep the connection busy below it (TCP keepalive, application pings) \
-             or raise the timer.",
+             {}, and keep the connection busy below it (TCP keepalive, application pings) or \
+             raise the timer; the idle time is {}.",
             duration(quiet.gap_ns),
             timer_comparison(quiet.gap_ns)
         ),
@@ -337,7 +341,10 @@ pub fn refused(ctx: &Context<'_>, phase: Phase) -> Option<Match> {
     }
     let mut ev = Vec::new();
     if let Some(syn) = ctx.before.syn {
-        ev.push(evidence(syn, format!("SYN from {}", ctx.name(Role::Client))));
+        ev.push(evidence(
+            syn,
+            format!("SYN from {}", ctx.name(Role::Client)),
+        ));
     }
     let answer = if ctx.rst.flags.ack() {
         "RST+ACK answering the SYN"
@@ -374,12 +381,17 @@ pub fn after_close(ctx: &Context<'_>, phase: Phase) -> Option<Match> {
         .fin
         .iter()
         .zip([Role::Client, Role::Server])
-        .filter_map(|(fin, role)| fin.map(|at| evidence(at, format!("FIN from the {}", role.name()))))
+        .filter_map(|(fin, role)| {
+            fin.map(|at| evidence(at, format!("FIN from the {}", role.name())))
+        })
         .collect();
     if let Some(trigger) = idle(ctx).and_then(|i| i.trigger) {
         ev.push(evidence(
             trigger.at,
-            format!("a late segment from the {} after both FINs", trigger.role.name()),
+            format!(
+                "a late segment from the {} after both FINs",
+                trigger.role.name()
+            ),
         ));
     }
     ev.push(ctx.rst_evidence("RST answering it"));
@@ -411,19 +423,20 @@ pub fn zero_window_stall(ctx: &Context<'_>) -> Option<Match> {
         return None;
     }
     let stalled_name = ctx.name(role);
-    let mut ev = vec![evidence(since, format!("{stalled_name} advertises a zero window"))];
+    let mut ev = vec![evidence(
+        since,
+        format!("{stalled_name} advertises a zero window"),
+    )];
     if let Some(last) = t.last_from[role.index()].filter(|l| *l != since) {
         ev.push(evidence(last, "the window is still zero"));
     }
-    ev.push(ctx.rst_evidence(format!(
-        "RST {} after the window closed",
-        duration(stalled)
-    )));
+    ev.push(ctx.rst_evidence(format!("RST {} after the window closed", duration(stalled))));
     Some(Match {
         cause: Cause::ZeroWindowStall,
         summary: format!(
-            "{stalled_name} had advertised a zero window for {} (its application stopped \
-             reading), and {} gave up with a reset.",
+            "{} had advertised a zero window for {} (its application stopped reading), and {} \
+             gave up with a reset.",
+            capitalise(&stalled_name),
             duration(stalled),
             ctx.name(ctx.sender())
         ),
@@ -500,8 +513,8 @@ pub fn data_after_close(ctx: &Context<'_>) -> Option<Match> {
             duration(ns_between(fin, data))
         ),
         next_step: format!(
-            "Make the {}'s pool idle timeout shorter than {}'s keep-alive timeout (about {}), \
-             and retry idempotent requests that fail with a reset.",
+            "Make the {}'s pool idle timeout shorter than the keep-alive timeout of {} (about \
+             {}), and retry idempotent requests that fail with a reset.",
             ctx.receiver().name(),
             sender,
             duration(quiet)
@@ -532,14 +545,14 @@ pub fn silently_dropped(ctx: &Context<'_>, phase: Phase) -> Option<Match> {
         cause: Cause::RetransmissionTimeout,
         summary: format!(
             "{} no longer had the connection although it never closed it: after {} of silence \
-             it answered {}'s segment with a bare RST. It most likely gave up after \
+             it answered a segment from {} with a bare RST. It most likely gave up after \
              retransmissions that never reached this capture point.",
             capitalise(&sender),
             duration(silent),
             ctx.name(ctx.receiver())
         ),
         next_step: format!(
-            "Capture on {sender}'s side to see its retransmissions, and look for packet loss \
+            "Capture next to {sender} to see its retransmissions, and look for packet loss \
              between the two (route change, black hole); if it restarted instead, its logs will \
              say so."
         ),
@@ -576,8 +589,8 @@ pub fn idle_then_reset(ctx: &Context<'_>, phase: Phase) -> Option<Match> {
             duration(quiet.gap_ns)
         ),
         next_step: format!(
-            "Find the idle timeout of at most {} on {}'s side ({}), and keep the connection \
-             busy below it or raise it.",
+            "Find the idle timeout of at most {} on the side of {} and keep the connection \
+             busy below it, or raise it; the idle time is {}.",
             duration(quiet.gap_ns),
             ctx.name(ctx.sender()),
             timer_comparison(quiet.gap_ns)
@@ -608,7 +621,11 @@ pub fn fallback(ctx: &Context<'_>) -> Match {
             format!("last packet before the RST, from the {}", last.role.name()),
         ));
     }
-    let unread = if ctx.rst.flags.ack() { "RST+ACK" } else { "RST" };
+    let unread = if ctx.rst.flags.ack() {
+        "RST+ACK"
+    } else {
+        "RST"
+    };
     ev.push(ctx.rst_evidence(format!("{unread} instead of FIN from {sender}")));
     Match {
         cause: Cause::AbortiveClose,
@@ -618,9 +635,9 @@ pub fn fallback(ctx: &Context<'_>) -> Match {
             capitalise(&sender)
         ),
         next_step: format!(
-            "Check {sender}'s application at this moment: does it abort on an error or timeout, \
-             set SO_LINGER 0, or close before reading the whole request? Its logs will say \
-             which."
+            "Check the application of {sender} at this moment: does it abort on an error or \
+             timeout, set SO_LINGER 0, or close before reading the whole request? Its logs will \
+             say which."
         ),
         evidence: ev,
     }
@@ -659,20 +676,25 @@ pub fn timer_comparison(gap_ns: i64) -> String {
             .filter(|t| t.seconds == secs)
             .map(|t| t.name)
             .collect();
-        format!("{} ({})", names.join(", "), duration(secs as i64 * 1_000_000_000))
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        format!(
+            "{}, {}",
+            names.join(" and "),
+            duration(secs.saturating_mul(1_000_000_000))
+        )
     };
     match (reached, above) {
         (None, Some(first)) => format!(
-            "shorter than every common default; the shortest is {}: a custom timer",
+            "shorter than every common default (the shortest: {}), so a custom timer",
             names(first)
         ),
         (Some(r), Some(a)) => format!(
-            "at least {}, which may have expired; shorter than {}",
+            "as long as {} or longer, which may have expired, and shorter than {}",
             names(r),
             names(a)
         ),
-        (Some(r), None) => format!("at least {}, which may have expired", names(r)),
-        (None, None) => "no common default to compare with".into(),
+        (Some(r), None) => format!("as long as {} or longer, which may have expired", names(r)),
+        (None, None) => "not comparable with a common default".into(),
     }
 }
 

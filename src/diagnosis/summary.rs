@@ -41,9 +41,33 @@ pub const MAX_TIME_BUCKETS: i64 = 60;
 /// Bucket widths the histogram chooses from, in seconds: 1-2-5 steps, then minutes, hours,
 /// days, years.
 const BUCKET_WIDTHS_S: [f64; 27] = [
-    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
-    120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0, 604_800.0,
-    2_592_000.0, 31_536_000.0,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    21600.0,
+    43200.0,
+    86400.0,
+    604_800.0,
+    2_592_000.0,
+    31_536_000.0,
 ];
 
 /// One RST with what the summary needs beside its verdict.
@@ -146,7 +170,7 @@ fn mark_burst(found: &mut [Found], burst: &Burst) {
         v.cause = Cause::MassReset;
         v.summary = format!(
             "The {role} {host} reset this connection together with {} others within {} at {}: \
-             the {role} process most likely crashed, was killed or restarted.",
+             the {role} process most likely exited, crashed or was restarted.",
             n - 1,
             duration(burst.span_ns),
             clock(burst.start)
@@ -157,7 +181,11 @@ fn mark_burst(found: &mut [Found], burst: &Burst) {
             host.ip(),
             clock(burst.start)
         );
-        for &(other, frame) in frames.iter().filter(|(o, _)| *o != m).take(MASS_RESET_EVIDENCE) {
+        for &(other, frame) in frames
+            .iter()
+            .filter(|(o, _)| *o != m)
+            .take(MASS_RESET_EVIDENCE)
+        {
             let _ = other;
             v.evidence.push(Evidence {
                 frame,
@@ -331,7 +359,14 @@ fn findings(
     for ((cause, forged, server), members) in groups {
         let clients: BTreeSet<IpAddr> = members.iter().map(|f| f.client.ip()).collect();
         let n = members.len();
-        let (rank, sentence) = cause_sentence(cause, forged, n, &hosts(&clients, "client"), server, &members);
+        let (rank, sentence) = cause_sentence(
+            cause,
+            forged,
+            n,
+            &hosts(&clients, "client"),
+            server,
+            &members,
+        );
         out.push(Finding {
             weight: rank * 1_000_000 + n as u64,
             sentence,
@@ -353,7 +388,7 @@ fn findings(
                  the server is down or a firewall drops the SYNs.",
                 plural(n),
                 hosts(&clients, "client"),
-                if n == 1 { "was" } else { "were" }
+                were(n)
             ),
         });
     }
@@ -362,6 +397,14 @@ fn findings(
         .take(MAX_FINDINGS)
         .map(|f| f.sentence)
         .collect()
+}
+
+fn were(n: usize) -> &'static str {
+    if n == 1 {
+        "was"
+    } else {
+        "were"
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -383,28 +426,31 @@ fn cause_sentence(
     members: &[&Found],
 ) -> (u64, String) {
     let s = plural(n);
+    let were = were(n);
     let roles: BTreeSet<&str> = members.iter().map(|f| f.claimed.name()).collect();
     let by = roles.into_iter().collect::<Vec<_>>().join(" and the ");
     if forged {
+        let what = match cause {
+            Cause::Middlebox => String::new(),
+            other => format!(": {}", other.title().to_lowercase()),
+        };
         return (
             2,
             format!(
-                "{n} reset{s} between {clients} and {server} {} forged by a device in the path \
-                 (TTL unlike the real sender's): {}.",
-                if n == 1 { "was" } else { "were" },
-                cause.title().to_lowercase()
+                "{n} reset{s} between {clients} and {server} {were} forged by a device in the \
+                 path (TTL unlike the real sender's){what}."
             ),
         );
     }
     match cause {
         Cause::Refused => (
             2,
-            format!("{n} connection attempt{s} from {clients} to {server} refused with a reset."),
+            format!("{n} connection attempt{s} from {clients} to {server} {were} refused with a reset."),
         ),
         Cause::DataAfterClose => (
             2,
             format!(
-                "{n} keep-alive connection{s} from {clients} to {server} reset because data \
+                "{n} keep-alive connection{s} from {clients} to {server} {were} reset because data \
                  came after the {by} had closed: retry idempotent requests, or make the client's \
                  idle timeout shorter than the server's."
             ),
@@ -412,35 +458,35 @@ fn cause_sentence(
         Cause::IdleTimeout => (
             2,
             format!(
-                "{n} connection{s} from {clients} to {server} reset by the {by} after a long \
+                "{n} connection{s} from {clients} to {server} {were} reset by the {by} after a long \
                  idle period: an idle timer."
             ),
         ),
         Cause::RetransmissionTimeout => (
             2,
             format!(
-                "{n} connection{s} from {clients} to {server} reset after unanswered \
+                "{n} connection{s} from {clients} to {server} {were} reset after unanswered \
                  retransmissions: packets lost on the path, or a dead peer."
             ),
         ),
         Cause::ZeroWindowStall => (
             2,
             format!(
-                "{n} connection{s} from {clients} to {server} reset after a long zero window: \
+                "{n} connection{s} from {clients} to {server} {were} reset after a long zero window: \
                  an application stopped reading."
             ),
         ),
         Cause::AbortiveClose | Cause::MassReset | Cause::Middlebox => (
             1,
             format!(
-                "{n} connection{s} from {clients} to {server} ended abortively by the {by} \
+                "{n} connection{s} from {clients} to {server} {were} ended abortively by the {by} \
                  (reset instead of FIN)."
             ),
         ),
         Cause::OutOfWindow => (
             0,
             format!(
-                "{n} reset{s} between {clients} and {server} outside the receiver's window, \
+                "{n} reset{s} between {clients} and {server} {were} outside the receiver's window, \
                  ignored by it."
             ),
         ),
@@ -454,7 +500,7 @@ fn cause_sentence(
         Cause::NoConnection => (
             0,
             format!(
-                "{n} reset{s} between {clients} and {server} for connections the capture does \
+                "{n} reset{s} between {clients} and {server} {were} for connections the capture does \
                  not show."
             ),
         ),

@@ -9,12 +9,16 @@ const INITIAL_TTLS: [u8; 4] = [32, 64, 128, 255];
 /// A duration for a sentence: "35 µs", "0.4 ms", "20 ms", "2.7 s", "4 min 10 s", "5 days".
 pub fn duration(ns: i64) -> String {
     let ns = ns.max(0);
-    if ns < 1_000_000 {
+    if ns == 0 {
+        "0 s".into()
+    } else if ns < 1_000_000 {
         format!("{} µs", ns / 1_000)
     } else if ns < 10_000_000 {
         format!("{:.1} ms", ns as f64 / 1e6)
     } else if ns < 1_000_000_000 {
         format!("{} ms", ns / 1_000_000)
+    } else if ns < 60_000_000_000 && ns % 1_000_000_000 == 0 {
+        format!("{} s", ns / 1_000_000_000)
     } else if ns < 60_000_000_000 {
         format!("{:.1} s", ns as f64 / 1e9)
     } else if ns < 3_600_000_000_000 {
@@ -70,7 +74,8 @@ mod tests {
         assert_eq!(duration(240_000_000_000), "4 min");
         assert_eq!(duration(7_200_000_000_000), "2.0 h");
         assert_eq!(duration(432_000_000_000_000), "5 days");
-        assert_eq!(duration(-5), "0 µs");
+        assert_eq!(duration(-5), "0 s");
+        assert_eq!(duration(5_000_000_000), "5 s");
     }
 
     #[test]

@@ -166,7 +166,8 @@ impl Track {
         self.note_handshake(p);
         if p.flags.fin() && self.fin[me].is_none() {
             self.fin[me] = Some(p.at);
-            self.fin_after_quiet_ns[me] = self.recent[0].map(|r| p.at.ts.0.saturating_sub(r.at.ts.0));
+            self.fin_after_quiet_ns[me] =
+                self.recent[0].map(|r| p.at.ts.0.saturating_sub(r.at.ts.0));
         }
         if p.len > 0 && self.fin[peer].is_some() && self.data_after_peer_fin[me].is_none() {
             self.data_after_peer_fin[me] = Some(p.at);
@@ -237,8 +238,8 @@ impl Track {
             return;
         }
         let me = p.role.index();
-        let acked = self.ack_from[p.role.other().index()]
-            .is_some_and(|a| a.ack.is_at_or_after(p.end()));
+        let acked =
+            self.ack_from[p.role.other().index()].is_some_and(|a| a.ack.is_at_or_after(p.end()));
         if acked {
             return;
         }
@@ -260,11 +261,7 @@ impl Track {
 }
 
 /// Converts a record into a [`Pkt`], with its role from the flow table's final client/server.
-pub fn packet(
-    record: &PacketRecord,
-    conn: &Connection,
-    analysis: &ConnectionAnalysis,
-) -> Pkt {
+pub fn packet(record: &PacketRecord, conn: &Connection, analysis: &ConnectionAnalysis) -> Pkt {
     let side = record.side();
     let role = match analysis.direction(conn, side) {
         Direction::ToServer => Role::Client,

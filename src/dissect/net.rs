@@ -33,6 +33,11 @@ impl<'r> Ctx<'r> {
         self.depth = self.depth.saturating_add(1);
         self.depth <= MAX_DEPTH
     }
+
+    /// The dissection gave up because the headers nest too deeply.
+    fn too_deep(&self) -> bool {
+        self.depth > MAX_DEPTH
+    }
 }
 
 /// IP protocol numbers (IANA).
@@ -299,17 +304,20 @@ fn jumbo_length(view: View<'_>) -> Option<usize> {
 fn by_protocol(protocol: u8, view: View<'_>, info: IpInfo, ctx: &mut Ctx<'_>) -> Dissection {
     match protocol {
         proto::TCP => dissect_tcp(view, info),
-        proto::IPIP | proto::IPV6 => tunnel(ip(view, ctx)),
-        proto::GRE => tunnel(gre(view, ctx)),
-        proto::UDP => tunnel(udp(view, ctx)),
+        proto::IPIP | proto::IPV6 => tunnel(ip(view, ctx), ctx),
+        proto::GRE => tunnel(gre(view, ctx), ctx),
+        proto::UDP => tunnel(udp(view, ctx), ctx),
         proto::AH => {
             // IPv4 authentication header (RFC 4302): length in 32-bit words, minus 2.
             let (Some(next), Some(units)) = (view.u8(0), view.u8(1)) else {
                 return Dissection::OtherIp;
             };
             let len = (usize::from(units) + 2) * 4;
-            if !view.has(len) || !ctx.enter() {
+            if !view.has(len) {
                 return Dissection::OtherIp;
+            }
+            if !ctx.enter() {
+                return Dissection::Malformed;
             }
             by_protocol(next, view.skip(len), info, ctx)
         }
@@ -318,10 +326,12 @@ fn by_protocol(protocol: u8, view: View<'_>, info: IpInfo, ctx: &mut Ctx<'_>) ->
 }
 
 /// What a tunnel's content turned out to be, seen from the outer IP packet: anything but TCP
-/// is IP traffic that is not TCP.
-fn tunnel(inner: Dissection) -> Dissection {
+/// is IP traffic that is not TCP, except tunnels nested too deeply to follow (hostile input,
+/// never real traffic), which are malformed so the report says something was not read.
+fn tunnel(inner: Dissection, ctx: &Ctx<'_>) -> Dissection {
     match inner {
         Dissection::Tcp(segment) => Dissection::Tcp(segment),
+        _ if ctx.too_deep() => Dissection::Malformed,
         _ => Dissection::OtherIp,
     }
 }

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::report::{ConnectionReport, Report};
+use crate::view::timeline::{connection_spans, TimeRange};
 
 /// A column the table can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,7 +123,7 @@ pub fn resets(conn: &ConnectionReport) -> u32 {
 }
 
 /// What the person asked the table for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// Case-insensitive text that the client or server `address:port` must contain.
     pub text: String,
@@ -132,6 +133,26 @@ pub struct Query {
     pub only_retransmissions: bool,
     pub sort: Column,
     pub descending: bool,
+    /// Reset connections before the others (then by `sort`): what a person opening a capture
+    /// to find a reset wants first. Choosing a column to sort by turns it off.
+    pub resets_first: bool,
+    /// Only connections with a packet in this range (brushed on the timeline).
+    pub time_range: Option<TimeRange>,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            text: String::new(),
+            state: None,
+            only_resets: false,
+            only_retransmissions: false,
+            sort: Column::default(),
+            descending: false,
+            resets_first: true,
+            time_range: None,
+        }
+    }
 }
 
 impl Query {
@@ -157,6 +178,7 @@ impl Query {
         Query {
             sort: column,
             descending,
+            resets_first: false,
             ..self.clone()
         }
     }
@@ -172,15 +194,25 @@ pub fn rows(report: &Report, query: &Query) -> Vec<usize> {
         .filter(|(_, conn)| query.admits(conn, &needle))
         .map(|(i, _)| i)
         .collect();
+    if let Some(range) = query.time_range {
+        let spans = connection_spans(report);
+        rows.retain(|&i| spans[i].is_some_and(|(s, e)| range.overlaps(s, e)));
+    }
     let connections = &report.connections;
     rows.sort_by(|&a, &b| {
-        let order = query.sort.compare(&connections[a], &connections[b]);
+        let (ca, cb) = (&connections[a], &connections[b]);
+        let first = if query.resets_first {
+            (resets(cb) > 0).cmp(&(resets(ca) > 0))
+        } else {
+            Ordering::Equal
+        };
+        let order = query.sort.compare(ca, cb);
         let order = if query.descending {
             order.reverse()
         } else {
             order
         };
-        order.then(a.cmp(&b))
+        first.then(order).then(a.cmp(&b))
     });
     rows
 }
@@ -259,6 +291,7 @@ mod tests {
             client: client.to_string(),
             server: "10.0.0.9:443".to_string(),
             state: Some(state.to_string()),
+            start: format!("2026-01-02T03:04:0{stream}.000000000Z"),
             from_client: DirectionReport {
                 rst,
                 retransmissions: retrans,
@@ -272,7 +305,10 @@ mod tests {
     fn report() -> Report {
         Report {
             schema: SCHEMA_VERSION,
-            capture: CaptureReport::default(),
+            capture: CaptureReport {
+                first_time: Some("2026-01-02T03:04:00.000000000Z".into()),
+                ..CaptureReport::default()
+            },
             connections: vec![
                 conn(0, "10.0.0.1:5000", "SF", 0, 0, 300),
                 conn(1, "10.0.0.2:5001", "RSTO", 1, 2, 100),
@@ -285,13 +321,18 @@ mod tests {
     #[test]
     fn filters_combine() {
         let r = report();
-        assert_eq!(rows(&r, &Query::default()), [0, 1, 2, 3]);
+        assert_eq!(rows(&r, &Query::default()), [1, 3, 0, 2], "resets first");
+        let plain = Query {
+            resets_first: false,
+            ..Query::default()
+        };
+        assert_eq!(rows(&r, &plain), [0, 1, 2, 3]);
         assert_eq!(
             rows(
                 &r,
                 &Query {
                     only_resets: true,
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [1, 3]
@@ -301,7 +342,7 @@ mod tests {
                 &r,
                 &Query {
                     only_retransmissions: true,
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [1, 2]
@@ -311,7 +352,7 @@ mod tests {
                 &r,
                 &Query {
                     state: Some("SF".into()),
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [0, 2]
@@ -321,7 +362,7 @@ mod tests {
                 &r,
                 &Query {
                     text: " 10.0.0.1: ".into(),
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [0, 3]
@@ -331,7 +372,7 @@ mod tests {
                 &r,
                 &Query {
                     text: "2001:DB8".into(),
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [2]
@@ -342,11 +383,19 @@ mod tests {
                 &Query {
                     text: ":443".into(),
                     only_resets: true,
-                    ..Query::default()
+                    ..plain.clone()
                 }
             ),
             [1, 3]
         );
+        let early = Query {
+            time_range: Some(TimeRange {
+                from_ns: 0,
+                to_ns: 1_000_000_000,
+            }),
+            ..plain.clone()
+        };
+        assert_eq!(rows(&r, &early), [0, 1], "connections 2 and 3 start later");
     }
 
     #[test]
