@@ -118,7 +118,10 @@ fn measure(path: &str) -> Result<(), String> {
         let freed = before - LIVE.load(Ordering::Relaxed);
         parts.push(format!("{name} {:.1}", freed as f64 / tcp));
     };
-    free("tcp (records, sparse values, per-connection state)", Box::new(analysis.tcp));
+    free(
+        "tcp (records, sparse values, per-connection state)",
+        Box::new(analysis.tcp),
+    );
     free("locations", Box::new(analysis.locations));
     free("flows", Box::new(analysis.flows));
     free("zeek", Box::new(analysis.zeek));

@@ -10,6 +10,7 @@ use crate::analysis::{Observation, TcpAnalyzer};
 use crate::capture::{
     CaptureError, Compression, Container, Decoder, Event, LinkType, Timestamp, Warning,
 };
+use crate::diagnosis::TtlObserver;
 use crate::dissect::{Dissection, Dissector, TcpFlags, TcpSegment};
 use crate::flow::{FlowTable, StreamId};
 
@@ -56,6 +57,8 @@ pub struct Analysis {
     /// Zeek's view of the same segments: one row per Zeek connection (Zeek splits some
     /// Wireshark streams in several), in order of first packet.
     pub zeek: Vec<ZeekRecord>,
+    /// The IP TTL / hop limit of each side of each connection, for the reset diagnosis.
+    pub ttls: TtlObserver,
     /// Where each TCP packet's bytes are in the capture, indexed like `tcp.records()`.
     pub locations: Vec<PacketLocation>,
 }
@@ -101,10 +104,16 @@ impl PacketLocation {
 /// Drives the pipeline. See the module documentation.
 pub struct Analyzer {
     decoder: Decoder,
+    stages: Stages,
+}
+
+/// The stages after the decoder, and what they have built so far.
+struct Stages {
     dissector: Dissector,
     flows: FlowTable,
     tcp: TcpAnalyzer,
     zeek: ZeekTracker,
+    ttls: TtlObserver,
     summary: CaptureSummary,
     locations: Vec<PacketLocation>,
 }
@@ -119,94 +128,58 @@ impl Analyzer {
     pub fn new() -> Self {
         Analyzer {
             decoder: Decoder::new(),
-            dissector: Dissector::new(),
-            flows: FlowTable::new(),
-            tcp: TcpAnalyzer::new(),
-            zeek: ZeekTracker::new(ZeekConfig::default()),
-            summary: CaptureSummary::default(),
-            locations: Vec::new(),
+            stages: Stages {
+                dissector: Dissector::new(),
+                flows: FlowTable::new(),
+                tcp: TcpAnalyzer::new(),
+                zeek: ZeekTracker::new(ZeekConfig::default()),
+                ttls: TtlObserver::new(),
+                summary: CaptureSummary::default(),
+                locations: Vec::new(),
+            },
         }
     }
 
     /// Bytes fed so far.
     pub fn bytes_fed(&self) -> u64 {
-        self.summary.bytes
+        self.stages.summary.bytes
     }
 
     /// Packets read so far.
     pub fn packets(&self) -> u64 {
-        self.summary.packets
+        self.stages.summary.packets
     }
 
     /// Feeds the next chunk of the capture file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), CaptureError> {
-        let Analyzer {
-            decoder,
-            dissector,
-            flows,
-            tcp,
-            zeek,
-            summary,
-            locations,
-        } = self;
-        summary.bytes += chunk.len() as u64;
-        let mut stages = Stages {
-            dissector,
-            flows,
-            tcp,
-            zeek,
-            summary,
-            locations,
-        };
-        decoder.feed(chunk, &mut |event| on_event(event, &mut stages))
+        let Analyzer { decoder, stages } = self;
+        stages.summary.bytes += chunk.len() as u64;
+        decoder.feed(chunk, &mut |event| on_event(event, stages))
     }
 
     /// Ends the input and returns the analysis.
     pub fn finish(mut self) -> Result<Analysis, CaptureError> {
-        let Analyzer {
-            decoder,
-            dissector,
-            flows,
-            tcp,
-            zeek,
-            summary,
-            locations,
-        } = &mut self;
-        let mut stages = Stages {
-            dissector,
-            flows,
-            tcp,
-            zeek,
-            summary,
-            locations,
-        };
-        decoder.finish(&mut |event| on_event(event, &mut stages))?;
+        let Analyzer { decoder, stages } = &mut self;
+        decoder.finish(&mut |event| on_event(event, stages))?;
+        let stages = self.stages;
         Ok(Analysis {
-            capture: self.summary,
-            flows: self.flows,
-            tcp: self.tcp,
-            zeek: self.zeek.finish(),
-            locations: self.locations,
+            capture: stages.summary,
+            flows: stages.flows,
+            tcp: stages.tcp,
+            zeek: stages.zeek.finish(),
+            ttls: stages.ttls,
+            locations: stages.locations,
         })
     }
 }
 
-/// The stages after the decoder, borrowed for one batch of events.
-struct Stages<'a> {
-    dissector: &'a mut Dissector,
-    flows: &'a mut FlowTable,
-    tcp: &'a mut TcpAnalyzer,
-    zeek: &'a mut ZeekTracker,
-    summary: &'a mut CaptureSummary,
-    locations: &'a mut Vec<PacketLocation>,
-}
-
-fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
+fn on_event(event: Event<'_>, stages: &mut Stages) {
     let Stages {
         dissector,
         flows,
         tcp,
         zeek,
+        ttls,
         summary,
         locations,
     } = stages;
@@ -239,6 +212,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages<'_>) {
                     }
                     let reused_ports = starts_new_stream_on_known_ports(flows, &segment);
                     let stream = flows.push(packet.index, packet.ts, &segment);
+                    ttls.push(packet.index, stream, &segment);
                     let reused_ports = reused_ports.is_some_and(|before| before != stream);
                     tcp.observe(&Observation {
                         index: packet.index,

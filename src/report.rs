@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::zeek::ZeekConn;
 use crate::analysis::{ConnectionAnalysis, EndKind, Endpoint, Findings, WindowScale};
 use crate::capture::{Compression, Container, LinkType, Timestamp};
+use crate::diagnosis::{self, ConnectionDiagnosis, ResetVerdict, Summary};
 use crate::flow::{Connection, Direction, DirectionStats};
 use crate::pipeline::{Analysis, CaptureSummary};
 
@@ -22,6 +23,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Report {
     pub schema: u32,
     pub capture: CaptureReport,
+    /// The resets of the whole capture: by cause, by peers, over time, and the findings that
+    /// matter most, in sentences.
+    pub summary: Summary,
     pub connections: Vec<ConnectionReport>,
 }
 
@@ -102,6 +106,19 @@ pub struct ConnectionReport {
     /// inactivity or a close where Wireshark keeps one stream); usually empty, then omitted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zeek_more: Vec<ZeekRow>,
+    /// How the connection ended: `completed`, `reset`, `refused`, `timeout` or `open`.
+    #[serde(default)]
+    pub outcome: String,
+    /// One sentence on how the connection ended.
+    #[serde(default)]
+    pub outcome_summary: String,
+    /// For a connection attempt never answered: when each SYN was sent, in seconds after the
+    /// first (the retry schedule); omitted otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syn_attempts: Vec<f64>,
+    /// Every RST of the connection, diagnosed, in frame order.
+    #[serde(default)]
+    pub resets: Vec<ResetVerdict>,
 }
 
 /// One Zeek conn.log row's `conn_state` and `history`.
@@ -179,9 +196,12 @@ impl Report {
                 .or_default()
                 .push(&record.conn);
         }
+        let diagnosis = diagnosis::diagnose(analysis, &analysis.ttls);
+        let mut verdicts = diagnosis.connections.into_iter();
         Report {
             schema: SCHEMA_VERSION,
             capture: capture_report(&analysis.capture),
+            summary: diagnosis.summary,
             connections: analysis
                 .flows
                 .connections()
@@ -192,6 +212,10 @@ impl Report {
                         &mut report,
                         zeek_rows.get(&conn.stream.0).map_or(&[][..], Vec::as_slice),
                     );
+                    // The diagnosis has one entry per connection, in stream order.
+                    if let Some(verdict) = verdicts.next().filter(|v| v.stream == conn.stream.0) {
+                        add_diagnosis(&mut report, verdict);
+                    }
                     report
                 })
                 .collect(),
@@ -234,6 +258,7 @@ impl Report {
         for warning in &c.warnings {
             let _ = writeln!(out, "Warning: {warning}");
         }
+        self.resets_text(&mut out);
         let _ = writeln!(out, "\nTCP connections: {}", self.connections.len());
         if !self.connections.is_empty() {
             let _ = writeln!(
@@ -257,6 +282,38 @@ impl Report {
             );
         }
         out
+    }
+}
+
+impl Report {
+    /// The resets section of the text report: the summary, then every reset.
+    fn resets_text(&self, out: &mut String) {
+        let summary = &self.summary;
+        let _ = writeln!(out, "\nResets: {}", summary.resets);
+        for finding in &summary.findings {
+            let _ = writeln!(out, "  * {finding}");
+        }
+        for count in &summary.by_cause {
+            let _ = writeln!(out, "  {:>6}  {}", count.resets, count.cause.title());
+        }
+        for conn in &self.connections {
+            for reset in &conn.resets {
+                let _ = writeln!(
+                    out,
+                    "\nframe {} (stream {}): {} by the {} during {}",
+                    reset.frame,
+                    conn.stream,
+                    reset.cause.id(),
+                    reset.sender.id(),
+                    reset.phase.id().replace('_', " ")
+                );
+                let _ = writeln!(out, "  {}", reset.summary);
+                let _ = writeln!(out, "  Next: {}", reset.next_step);
+                for evidence in &reset.evidence {
+                    let _ = writeln!(out, "    frame {}: {}", evidence.frame, evidence.what);
+                }
+            }
+        }
     }
 }
 
@@ -385,6 +442,13 @@ fn add_zeek_rows(report: &mut ConnectionReport, rows: &[&ZeekConn]) {
     report.zeek_more = rows.collect();
 }
 
+fn add_diagnosis(report: &mut ConnectionReport, diagnosis: ConnectionDiagnosis) {
+    report.outcome = diagnosis.outcome.id().to_string();
+    report.outcome_summary = diagnosis.summary;
+    report.syn_attempts = diagnosis.syn_attempts;
+    report.resets = diagnosis.resets;
+}
+
 fn connection_report(conn: &Connection, tcp: Option<&ConnectionAnalysis>) -> ConnectionReport {
     let side_state = |direction| tcp.map(|t| t.endpoint_for(conn, direction));
     let (to_server, to_client) = (
@@ -439,6 +503,7 @@ fn connection_report(conn: &Connection, tcp: Option<&ConnectionAnalysis>) -> Con
         state: None,
         history: None,
         zeek_more: Vec::new(),
+        ..ConnectionReport::default()
     }
 }
 

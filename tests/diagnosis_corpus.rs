@@ -48,7 +48,8 @@ fn really_out_of_window(analysis: &Analysis, v: &ResetVerdict) -> Result<bool, S
         } else {
             if f.ack() {
                 let ack = SeqNum(r.ack);
-                highest_ack = Some(highest_ack.map_or(ack, |a| if ack.is_after(a) { ack } else { a }));
+                highest_ack =
+                    Some(highest_ack.map_or(ack, |a| if ack.is_after(a) { ack } else { a }));
             }
             let shift = if f.syn() {
                 0
@@ -84,10 +85,18 @@ fn check(analysis: &Analysis, diagnosis: &Diagnosis) -> Vec<String> {
     if rst_records != verdicts {
         problems.push(format!("{rst_records} RST packets but {verdicts} verdicts"));
     }
-    for (conn, d) in analysis.flows.connections().iter().zip(&diagnosis.connections) {
+    for (conn, d) in analysis
+        .flows
+        .connections()
+        .iter()
+        .zip(&diagnosis.connections)
+    {
         for v in &d.resets {
             if v.summary.is_empty() || v.next_step.is_empty() || v.evidence.is_empty() {
-                problems.push(format!("frame {}: verdict without words or evidence", v.frame));
+                problems.push(format!(
+                    "frame {}: verdict without words or evidence",
+                    v.frame
+                ));
             }
             if !v.evidence.iter().any(|e| e.frame == v.frame) {
                 problems.push(format!("frame {}: evidence does not cite the RST", v.frame));
@@ -148,16 +157,23 @@ fn every_corpus_reset_gets_a_cause_backed_by_its_packets() {
         if !here.is_empty() {
             per_file.push((name.clone(), here));
         }
-        problems.extend(check(&analysis, &diagnosis).into_iter().map(|p| format!("{name}: {p}")));
+        problems.extend(
+            check(&analysis, &diagnosis)
+                .into_iter()
+                .map(|p| format!("{name}: {p}")),
+        );
     }
     let mut table = String::new();
-    let _ = writeln!(table, "\nresets by primary cause and sender over {files} captures:");
+    let _ = writeln!(
+        table,
+        "\nresets by primary cause and sender over {files} captures:"
+    );
     let mut by_cause: BTreeMap<&str, u64> = BTreeMap::new();
     for ((cause, _), n) in &causes {
         *by_cause.entry(cause).or_default() += n;
     }
     let mut rows: Vec<_> = by_cause.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (cause, n) in rows {
         let senders: Vec<String> = causes
             .iter()
@@ -174,5 +190,10 @@ fn every_corpus_reset_gets_a_cause_backed_by_its_packets() {
     }
     println!("{table}");
     assert!(resets > 0, "the corpus has resets; none were diagnosed");
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -133,5 +133,10 @@ fn every_scenario_reset_and_outcome_is_diagnosed_as_the_truth_says() {
     println!("{table}");
     println!("checked {} RSTs and {} connections", checked.0, checked.1);
     assert!(checked.0 > 0 && checked.1 > 0, "nothing checked");
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

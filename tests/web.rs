@@ -33,6 +33,7 @@ fn direction(packets: u64, bytes: u64, rst: u32) -> DirectionReport {
 fn report() -> Rc<Report> {
     Rc::new(Report {
         schema: SCHEMA_VERSION,
+        summary: Default::default(),
         capture: CaptureReport {
             format: "pcapng".into(),
             format_detail: String::new(),
@@ -258,4 +259,192 @@ fn a_crashed_worker_fails_the_running_job() {
             message: "out of memory".into()
         }
     );
+}
+
+// The sequence diagram.
+
+use rstscope::dissect::TcpFlags;
+use rstscope::view::ladder::{ConnectionPackets, LadderPacket};
+use rstscope::web::components::{SequenceDiagram, SequenceDiagramProps};
+use yew::prelude::*;
+
+fn packet(index: u32, ms: i64, from_client: bool, flags: u16, len: u32) -> LadderPacket {
+    LadderPacket {
+        index,
+        time_ns: ms * 1_000_000,
+        from_client,
+        flags,
+        seq: 1,
+        ack: 1,
+        len,
+        window: 64240,
+        findings: 0,
+    }
+}
+
+/// A connection that the server resets after a request; the RST is the diagnosis's evidence.
+fn reset_connection() -> Rc<ConnectionPackets> {
+    const ACK: u16 = TcpFlags::ACK;
+    Rc::new(ConnectionPackets {
+        stream: 7,
+        client: "10.0.0.1:40000".into(),
+        server: "10.0.0.2:80".into(),
+        first_ts_ns: 0,
+        packets: vec![
+            packet(0, 0, true, TcpFlags::SYN, 0),
+            packet(1, 1, false, TcpFlags::SYN | ACK, 0),
+            packet(2, 2, true, ACK, 0),
+            packet(3, 3, true, ACK | TcpFlags::PSH, 120),
+            LadderPacket {
+                findings: rstscope::analysis::Findings::DUPLICATE_ACK.0,
+                ..packet(4, 4, false, ACK, 0)
+            },
+            packet(5, 5, false, TcpFlags::RST | ACK, 0),
+        ],
+        evidence: vec![3, 5],
+        middlebox: false,
+    })
+}
+
+fn count(root: &Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).map_or(0, |l| l.length())
+}
+
+#[wasm_bindgen_test]
+async fn the_diagram_of_a_reset_connection_draws_the_rst_arrow_as_evidence() {
+    let root = mount_point();
+    yew::Renderer::<SequenceDiagram>::with_root_and_props(
+        root.clone(),
+        SequenceDiagramProps {
+            connection: reset_connection(),
+            selected: None,
+            on_select: Callback::noop(),
+        },
+    )
+    .render();
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") == 6).await;
+    let rst = root
+        .query_selector("g.sequence-diagram__arrow--rst")
+        .unwrap()
+        .expect("a RST arrow");
+    assert_eq!(rst.get_attribute("data-frame").as_deref(), Some("6"));
+    assert!(rst
+        .class_list()
+        .contains("sequence-diagram__arrow--evidence"));
+    assert_eq!(count(&root, ".sequence-diagram__arrow--evidence"), 2);
+    assert_eq!(count(&root, ".sequence-diagram__arrow--handshake"), 2);
+    assert_eq!(count(&root, ".sequence-diagram__arrow--dup-ack"), 1);
+    assert!(rst.text_content().unwrap().contains("[RST, ACK]"));
+    // Two lanes and a legend.
+    assert_eq!(count(&root, "line.sequence-diagram__lane"), 2);
+    assert!(count(&root, ".sequence-diagram__legend-item") >= 10);
+}
+
+#[derive(Properties, PartialEq)]
+struct HolderProps {
+    connection: Rc<ConnectionPackets>,
+}
+
+/// Holds the selection, as the page does.
+#[component]
+fn Selecting(props: &HolderProps) -> Html {
+    let selected = use_state(|| None::<usize>);
+    let on_select = {
+        let selected = selected.clone();
+        Callback::from(move |pos: Option<usize>| selected.set(pos))
+    };
+    html! { <SequenceDiagram connection={props.connection.clone()} selected={*selected} on_select={on_select} /> }
+}
+
+fn press(root: &Element, key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    root.query_selector(".sequence-diagram__scroll")
+        .unwrap()
+        .expect("the scrolling diagram")
+        .dispatch_event(&event)
+        .unwrap();
+}
+
+fn selected_frame(root: &Element) -> Option<String> {
+    root.query_selector(".sequence-diagram")
+        .unwrap()?
+        .get_attribute("data-selected-frame")
+}
+
+#[wasm_bindgen_test]
+async fn keys_move_the_selection_between_packets_and_problems() {
+    let root = mount_point();
+    yew::Renderer::<Selecting>::with_root_and_props(
+        root.clone(),
+        HolderProps {
+            connection: reset_connection(),
+        },
+    )
+    .render();
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") == 6).await;
+    assert_eq!(selected_frame(&root), None);
+    press(&root, "ArrowDown");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("1")).await;
+    press(&root, "ArrowDown");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("2")).await;
+    // n: the next problem (the duplicate ACK), then the RST.
+    press(&root, "n");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("5")).await;
+    press(&root, "n");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("6")).await;
+    assert_eq!(count(&root, ".sequence-diagram__arrow--selected"), 1);
+    press(&root, "p");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("5")).await;
+    press(&root, "ArrowUp");
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("4")).await;
+    press(&root, "Escape");
+    rendered(&root, |r| selected_frame(r).is_none()).await;
+    // Zoom in with +.
+    press(&root, "+");
+    rendered(&root, |r| {
+        r.query_selector(".sequence-diagram")
+            .unwrap()
+            .and_then(|d| d.get_attribute("data-zoom"))
+            .as_deref()
+            == Some("1.5")
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn a_100k_packet_connection_draws_only_its_first_screen() {
+    let packets: Vec<LadderPacket> = (0..100_000u32)
+        .map(|i| LadderPacket {
+            seq: i * 100,
+            ..packet(i, i64::from(i), i % 2 == 0, TcpFlags::ACK, 100 * (i % 2))
+        })
+        .collect();
+    let connection = Rc::new(ConnectionPackets {
+        stream: 1,
+        client: "10.0.0.1:40000".into(),
+        server: "10.0.0.2:80".into(),
+        packets,
+        ..ConnectionPackets::default()
+    });
+    let root = mount_point();
+    let performance = gloo::utils::window().performance().expect("performance");
+    let started = performance.now();
+    yew::Renderer::<SequenceDiagram>::with_root_and_props(
+        root.clone(),
+        SequenceDiagramProps {
+            connection,
+            selected: None,
+            on_select: Callback::noop(),
+        },
+    )
+    .render();
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") > 0).await;
+    let millis = performance.now() - started;
+    let drawn = count(&root, "g.sequence-diagram__arrow");
+    console_log!("100,000-packet connection: first screen of {drawn} arrows in {millis:.1} ms");
+    assert!(drawn < 500, "{drawn} arrows drawn");
+    assert!(drawn >= 10);
 }

@@ -694,7 +694,15 @@ mod tests {
         let links: Vec<_> = (0..7).map(|i| t.get(i).map(|f| f.link_type)).collect();
         assert_eq!(
             links,
-            [Some(1), Some(1), Some(101), Some(101), Some(101), Some(1), None]
+            [
+                Some(1),
+                Some(1),
+                Some(101),
+                Some(101),
+                Some(101),
+                Some(1),
+                None
+            ]
         );
         assert_eq!(t.get(u32::MAX), None);
         // A million identical interfaces take one run.
@@ -708,7 +716,10 @@ mod tests {
         let mut t = Interfaces::default();
         for i in 0..MAX_INTERFACE_RUNS {
             let snaplen = u32::try_from(i).unwrap();
-            assert!(t.push(Interface { snaplen, ..ETHERNET }));
+            assert!(t.push(Interface {
+                snaplen,
+                ..ETHERNET
+            }));
         }
         assert!(!t.push(ETHERNET));
         assert!(t.push(Interface {

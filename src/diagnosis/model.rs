@@ -1,10 +1,10 @@
 //! The plain data the diagnosis produces, with stable snake_case ids, and the plain-language
 //! texts of each cause.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Who sent a RST.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sender {
     /// The client's TCP stack.
@@ -27,7 +27,7 @@ impl Sender {
 }
 
 /// Where in the connection's life a RST came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// A SYN was seen and the handshake had not completed.
@@ -56,7 +56,7 @@ impl Phase {
 }
 
 /// Why a RST was sent. See [`Cause::explanation`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     Refused,
@@ -193,7 +193,7 @@ impl Cause {
 }
 
 /// How a connection ended, as far as the capture shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Handshake (or mid-stream start) and a FIN in both directions, no reset that took effect
@@ -223,7 +223,7 @@ impl Outcome {
 }
 
 /// One packet that supports a verdict, and what it shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// 1-based frame number, as Wireshark shows it.
     pub frame: u64,
@@ -231,7 +231,7 @@ pub struct Evidence {
 }
 
 /// The diagnosis of one RST packet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResetVerdict {
     /// 1-based frame number of the RST.
     pub frame: u64,
@@ -254,7 +254,7 @@ pub struct ResetVerdict {
 }
 
 /// The diagnosis of one connection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionDiagnosis {
     /// Wireshark's `tcp.stream`.
     pub stream: u32,
@@ -270,21 +270,21 @@ pub struct ConnectionDiagnosis {
 }
 
 /// How many resets had one primary cause.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CauseCount {
     pub cause: Cause,
     pub resets: u32,
 }
 
 /// How many connections had one outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeCount {
     pub outcome: Outcome,
     pub connections: u32,
 }
 
 /// Resets between one client host and one server endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerPairCount {
     /// The client's address (no port: a client uses many).
     pub client: String,
@@ -296,7 +296,7 @@ pub struct PeerPairCount {
 }
 
 /// Resets over the capture's time, in equal buckets from its first packet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeHistogram {
     /// Width of one bucket, in seconds (1, 2 or 5 times a power of ten, or minutes/hours).
     pub bucket_seconds: f64,
@@ -305,7 +305,7 @@ pub struct TimeHistogram {
 }
 
 /// What the capture as a whole shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// RST packets in the capture.
     pub resets: u32,
@@ -323,7 +323,7 @@ pub struct Summary {
 }
 
 /// The diagnosis of a whole capture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// One per connection, indexed like the flow table (by stream).
     pub connections: Vec<ConnectionDiagnosis>,
@@ -344,6 +344,8 @@ pub struct IdleTimer {
     pub name: &'static str,
     /// Its default value.
     pub seconds: u64,
+    /// The default as its documentation writes it.
+    pub shown: &'static str,
 }
 
 /// Default idle timers of common devices and servers, shortest first. Each value is the
@@ -362,33 +364,41 @@ pub const COMMON_IDLE_TIMERS: [IdleTimer; 8] = [
     IdleTimer {
         name: "Apache KeepAliveTimeout",
         seconds: 5,
+        shown: "5 s",
     },
     IdleTimer {
         name: "Node.js http server keepAliveTimeout",
         seconds: 5,
+        shown: "5 s",
     },
     IdleTimer {
         name: "AWS ALB/ELB idle timeout",
         seconds: 60,
+        shown: "60 s",
     },
     IdleTimer {
         name: "nginx keepalive_timeout",
         seconds: 75,
+        shown: "75 s",
     },
     IdleTimer {
         name: "Azure Load Balancer idle timeout",
         seconds: 240,
+        shown: "4 min",
     },
     IdleTimer {
         name: "AWS NLB idle timeout",
         seconds: 350,
+        shown: "350 s",
     },
     IdleTimer {
         name: "Google Cloud firewall connection tracking",
         seconds: 600,
+        shown: "10 min",
     },
     IdleTimer {
         name: "Linux conntrack established timeout (iptables default)",
         seconds: 432_000,
+        shown: "5 days",
     },
 ];

@@ -144,7 +144,8 @@ pub fn phase(ctx: &Context<'_>) -> Phase {
 /// [`ANSWER_DELAY_FLOOR_NS`]).
 fn answer_window_ns(ctx: &Context<'_>) -> i64 {
     let by_rtt = ctx.rtt_ns.map_or(0, |rtt| rtt.saturating_mul(2));
-    by_rtt.max(ANSWER_DELAY_FLOOR_NS).min(ANSWER_DELAY_CAP_NS)
+    // The floor is below the cap (constants), so `clamp` cannot panic.
+    by_rtt.clamp(ANSWER_DELAY_FLOOR_NS, ANSWER_DELAY_CAP_NS)
 }
 
 /// The quiet before the RST. When the RST answers the packet just before it (from the peer,
@@ -676,12 +677,11 @@ pub fn timer_comparison(gap_ns: i64) -> String {
             .filter(|t| t.seconds == secs)
             .map(|t| t.name)
             .collect();
-        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-        format!(
-            "{}, {}",
-            names.join(" and "),
-            duration(secs.saturating_mul(1_000_000_000))
-        )
+        let shown = COMMON_IDLE_TIMERS
+            .iter()
+            .find(|t| t.seconds == secs)
+            .map_or("", |t| t.shown);
+        format!("{}, {shown}", names.join(" and "))
     };
     match (reached, above) {
         (None, Some(first)) => format!(

@@ -262,7 +262,7 @@ fn by_peers(found: &[Found]) -> Vec<PeerPairCount> {
             by_cause: count_causes(members.into_iter()),
         })
         .collect();
-    out.sort_by(|a, b| b.resets.cmp(&a.resets));
+    out.sort_by_key(|p| std::cmp::Reverse(p.resets));
     out.truncate(MAX_PEER_PAIRS);
     out
 }
@@ -392,7 +392,7 @@ fn findings(
             ),
         });
     }
-    out.sort_by(|a, b| b.weight.cmp(&a.weight));
+    out.sort_by_key(|f| std::cmp::Reverse(f.weight));
     out.into_iter()
         .take(MAX_FINDINGS)
         .map(|f| f.sentence)

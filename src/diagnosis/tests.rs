@@ -165,8 +165,14 @@ fn refused_when_the_syn_is_answered_by_a_reset() {
         .at(MS, s2c(0, ISN_C.wrapping_add(1), R | A, 0));
     let d = cap.diagnose();
     let v = only_verdict(&d);
-    assert_eq!((v.sender, v.phase, v.cause), (Sender::Server, Phase::Handshake, Cause::Refused));
-    assert_eq!(v.evidence.iter().map(|e| e.frame).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        (v.sender, v.phase, v.cause),
+        (Sender::Server, Phase::Handshake, Cause::Refused)
+    );
+    assert_eq!(
+        v.evidence.iter().map(|e| e.frame).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(d.connections[0].outcome, Outcome::Refused);
     assert_eq!(d.summary.by_cause[0].cause, Cause::Refused);
 }
@@ -206,7 +212,10 @@ fn data_after_close_is_the_keep_alive_race() {
         (v.sender, v.phase, v.cause),
         (Sender::Server, Phase::Closing, Cause::DataAfterClose)
     );
-    assert_eq!(v.evidence.iter().map(|e| e.frame).collect::<Vec<_>>(), [7, 9, 10]);
+    assert_eq!(
+        v.evidence.iter().map(|e| e.frame).collect::<Vec<_>>(),
+        [7, 9, 10]
+    );
 }
 
 #[test]
@@ -253,8 +262,14 @@ fn forged_by_ttl_and_genuine_with_the_same_ttl() {
     };
     let d = build(64);
     let v = only_verdict(&d);
-    assert_eq!((v.sender, v.claimed_sender, v.cause), (Sender::Middlebox, Sender::Server, Cause::Middlebox));
-    assert!(v.evidence.iter().any(|e| e.what.contains("TTL 63")), "{v:#?}");
+    assert_eq!(
+        (v.sender, v.claimed_sender, v.cause),
+        (Sender::Middlebox, Sender::Server, Cause::Middlebox)
+    );
+    assert!(
+        v.evidence.iter().any(|e| e.what.contains("TTL 63")),
+        "{v:#?}"
+    );
     let d = build(63);
     let v = only_verdict(&d);
     assert_eq!((v.sender, v.cause), (Sender::Server, Cause::AbortiveClose));
@@ -273,7 +288,11 @@ fn forged_after_a_long_quiet_is_an_idle_timeout() {
     let v = only_verdict(&d);
     assert_eq!((v.sender, v.cause), (Sender::Middlebox, Cause::IdleTimeout));
     assert_eq!(v.also, [Cause::Middlebox]);
-    assert!(v.next_step.contains("AWS NLB idle timeout, 350 s"), "{}", v.next_step);
+    assert!(
+        v.next_step.contains("AWS NLB idle timeout, 350 s"),
+        "{}",
+        v.next_step
+    );
 }
 
 #[test]
@@ -287,7 +306,11 @@ fn genuine_reset_after_a_long_quiet_is_an_idle_timeout() {
     let v = only_verdict(&cap.diagnose()).clone();
     assert_eq!((v.sender, v.cause), (Sender::Server, Cause::IdleTimeout));
     assert!(v.also.contains(&Cause::AbortiveClose));
-    assert!(v.next_step.contains("nginx keepalive_timeout, 75 s"), "{}", v.next_step);
+    assert!(
+        v.next_step.contains("nginx keepalive_timeout, 75 s"),
+        "{}",
+        v.next_step
+    );
 }
 
 #[test]
@@ -300,7 +323,10 @@ fn unacknowledged_retransmissions_then_reset() {
     cap.at(1600 * MS, c2s(c(20), s(0), R | A, 0));
     let d = cap.diagnose();
     let v = only_verdict(&d);
-    assert_eq!((v.sender, v.cause), (Sender::Client, Cause::RetransmissionTimeout));
+    assert_eq!(
+        (v.sender, v.cause),
+        (Sender::Client, Cause::RetransmissionTimeout)
+    );
     assert!(v.summary.contains("3 times"), "{}", v.summary);
 }
 
@@ -313,23 +339,38 @@ fn silent_drop_seen_from_the_far_side_mid_connection() {
         .at(7 * SEC, s2c(37, 19, A | P, 25))
         .at(MS / 10, c2s(19, 0, R, 0));
     let v = only_verdict(&cap.diagnose()).clone();
-    assert_eq!((v.sender, v.cause), (Sender::Client, Cause::RetransmissionTimeout));
+    assert_eq!(
+        (v.sender, v.cause),
+        (Sender::Client, Cause::RetransmissionTimeout)
+    );
     assert!(v.summary.contains("bare RST"), "{}", v.summary);
 }
 
 #[test]
 fn zero_window_stall() {
     let mut cap = Capture::default();
-    cap.handshake()
-        .at(MS, c2s(c(0), s(0), A, 1000))
-        .at(MS, TcpSegment { window: 0, ..s2c(s(0), c(1000), A, 0) });
+    cap.handshake().at(MS, c2s(c(0), s(0), A, 1000)).at(
+        MS,
+        TcpSegment {
+            window: 0,
+            ..s2c(s(0), c(1000), A, 0)
+        },
+    );
     for _ in 0..3 {
-        cap.at(500 * MS, c2s(c(999), s(0), A, 0))
-            .at(MS, TcpSegment { window: 0, ..s2c(s(0), c(1000), A, 0) });
+        cap.at(500 * MS, c2s(c(999), s(0), A, 0)).at(
+            MS,
+            TcpSegment {
+                window: 0,
+                ..s2c(s(0), c(1000), A, 0)
+            },
+        );
     }
     cap.at(SEC, c2s(c(1000), s(0), R | A, 0));
     let v = only_verdict(&cap.diagnose()).clone();
-    assert_eq!((v.sender, v.cause), (Sender::Client, Cause::ZeroWindowStall));
+    assert_eq!(
+        (v.sender, v.cause),
+        (Sender::Client, Cause::ZeroWindowStall)
+    );
 }
 
 #[test]
@@ -355,7 +396,10 @@ fn lone_reset_has_no_connection() {
     cap.at(0, s2c(u32::MAX, 0, R, 0));
     let d = cap.diagnose();
     let v = only_verdict(&d);
-    assert_eq!((v.phase, v.cause), (Phase::NoConnection, Cause::NoConnection));
+    assert_eq!(
+        (v.phase, v.cause),
+        (Phase::NoConnection, Cause::NoConnection)
+    );
 }
 
 #[test]
@@ -372,8 +416,15 @@ fn mass_reset_needs_three_connections_within_the_window() {
         cap.diagnose()
     };
     let d = build(3);
-    assert!(d.resets().all(|v| v.cause == Cause::MassReset && v.also == [Cause::AbortiveClose]));
-    assert!(d.summary.findings[0].starts_with("3 connections from 10.0.0.1 to 10.0.0.2:80 were reset by the server"), "{:?}", d.summary.findings);
+    assert!(d
+        .resets()
+        .all(|v| v.cause == Cause::MassReset && v.also == [Cause::AbortiveClose]));
+    assert!(
+        d.summary.findings[0]
+            .starts_with("3 connections from 10.0.0.1 to 10.0.0.2:80 were reset by the server"),
+        "{:?}",
+        d.summary.findings
+    );
     let d = build(2);
     assert!(d.resets().all(|v| v.cause == Cause::AbortiveClose));
 }
@@ -390,7 +441,8 @@ fn unanswered_syns_time_out_with_their_schedule() {
     assert_eq!(c.syn_attempts, [0.0, 1.0, 3.0]);
     // One SYN with the capture ending right after: still open.
     let mut cap = Capture::default();
-    cap.at(0, c2s(ISN_C, 0, S, 0)).at(10 * MS, port(c2s(1, 1, A, 0), 1));
+    cap.at(0, c2s(ISN_C, 0, S, 0))
+        .at(10 * MS, port(c2s(1, 1, A, 0), 1));
     assert_eq!(cap.diagnose().connections[0].outcome, Outcome::Open);
 }
 
@@ -402,8 +454,13 @@ fn ids_round_trip_and_every_cause_is_explained() {
         assert_eq!(json, format!("\"{}\"", cause.id()));
         assert!(cause.explanation().len() > 80, "{}", cause.id());
     }
-    assert_eq!(serde_json::to_string(&Phase::AfterClose).unwrap_or_default(), "\"after_close\"");
-    assert!(COMMON_IDLE_TIMERS.windows(2).all(|w| w[0].seconds <= w[1].seconds));
+    assert_eq!(
+        serde_json::to_string(&Phase::AfterClose).unwrap_or_default(),
+        "\"after_close\""
+    );
+    assert!(COMMON_IDLE_TIMERS
+        .windows(2)
+        .all(|w| w[0].seconds <= w[1].seconds));
 }
 
 #[test]

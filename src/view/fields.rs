@@ -102,11 +102,7 @@ pub fn decode(link_type: LinkType, bytes: &[u8], orig_len: u32) -> Vec<Field> {
     r.push(
         "Length",
         if orig_len as usize > bytes.len() {
-            format!(
-                "{} bytes on the wire, {} captured",
-                orig_len,
-                bytes.len()
-            )
+            format!("{} bytes on the wire, {} captured", orig_len, bytes.len())
         } else {
             format!("{} bytes", bytes.len())
         },
@@ -116,13 +112,11 @@ pub fn decode(link_type: LinkType, bytes: &[u8], orig_len: u32) -> Vec<Field> {
     r.push("Link type", format!("{}", link_type.0), 0, 0);
     let next = match link_type {
         LinkType::ETHERNET => ethernet(&mut r),
-        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => {
-            r.u8(0).and_then(|b| match b >> 4 {
-                4 => Some((0x0800, 0)),
-                6 => Some((0x86dd, 0)),
-                _ => None,
-            })
-        }
+        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => r.u8(0).and_then(|b| match b >> 4 {
+            4 => Some((0x0800, 0)),
+            6 => Some((0x86dd, 0)),
+            _ => None,
+        }),
         LinkType::NULL | LinkType::LOOP => null(&mut r, link_type == LinkType::LOOP),
         LinkType::LINUX_SLL => sll(&mut r),
         LinkType::LINUX_SLL2 => sll2(&mut r),
@@ -154,7 +148,9 @@ fn ethernet(r: &mut Reader<'_>) -> Option<(u16, usize)> {
         };
         r.push(
             "Type",
-            format!("0x{t:04x} {}", ethertype_name(t)).trim_end().to_string(),
+            format!("0x{t:04x} {}", ethertype_name(t))
+                .trim_end()
+                .to_string(),
             at,
             2,
         );
@@ -343,7 +339,12 @@ fn ipv6(r: &mut Reader<'_>, at: usize) {
     r.push("Payload length", payload.to_string(), at + 4, 2);
     let mut next = r.u8(at + 6).unwrap_or(0);
     r.push("Next header", protocol_name(next), at + 6, 1);
-    r.push("Hop limit", r.u8(at + 7).unwrap_or(0).to_string(), at + 7, 1);
+    r.push(
+        "Hop limit",
+        r.u8(at + 7).unwrap_or(0).to_string(),
+        at + 7,
+        1,
+    );
     let addr = |b: &[u8]| {
         let mut a = [0u8; 16];
         a.copy_from_slice(b);
@@ -373,7 +374,12 @@ fn ipv6(r: &mut Reader<'_>, at: usize) {
             44 => "Fragment header",
             _ => "Destination options",
         };
-        r.push(name, format!("{size} bytes, next {}", protocol_name(nh)), pos, size);
+        r.push(
+            name,
+            format!("{size} bytes, next {}", protocol_name(nh)),
+            pos,
+            size,
+        );
         if next == 44 && r.u16(pos + 2).unwrap_or(0) & 0xfff8 != 0 {
             return;
         }
@@ -394,8 +400,7 @@ fn tcp(r: &mut Reader<'_>, at: usize, ip_payload: usize) {
     };
     r.push("Source port", sport.to_string(), at, 2);
     r.push("Destination port", dport.to_string(), at + 2, 2);
-    let (Some(seq), Some(ack), Some(off_flags)) =
-        (r.u32(at + 4), r.u32(at + 8), r.u16(at + 12))
+    let (Some(seq), Some(ack), Some(off_flags)) = (r.u32(at + 4), r.u32(at + 8), r.u16(at + 12))
     else {
         r.cut(at + 4);
         return;
@@ -455,7 +460,12 @@ fn tcp_options(r: &mut Reader<'_>, mut at: usize, end: usize) {
         }
         let len = usize::from(r.u8(at + 1).unwrap_or(0));
         if len < 2 || at + len > end {
-            r.push("Option", format!("kind {kind}: bad length {len}"), at, end - at);
+            r.push(
+                "Option",
+                format!("kind {kind}: bad length {len}"),
+                at,
+                end - at,
+            );
             return;
         }
         let value = match (kind, len) {
@@ -496,6 +506,65 @@ fn tcp_options(r: &mut Reader<'_>, mut at: usize, end: usize) {
         r.push("Option", value, at, len);
         at += len;
     }
+}
+
+/// What the detail pane shows of one packet beyond its arrow: every decoded field, the hex
+/// dump, and what the sequence analysis found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PacketDetail {
+    pub stream: u32,
+    /// Position of the packet in the capture (frame number - 1).
+    pub index: u32,
+    pub fields: Vec<Field>,
+    /// The captured bytes (empty when they could not be read back; see `unavailable`).
+    pub bytes: Vec<u8>,
+    /// Why the bytes are not shown, when they are not.
+    pub unavailable: Option<String>,
+    /// Wireshark's names of the findings.
+    pub findings: Vec<String>,
+    pub dup_ack_num: Option<u32>,
+    /// Seconds from the segment this packet acknowledges to it.
+    pub ack_rtt: Option<f64>,
+    /// 1-based frame number of the segment it acknowledges.
+    pub acks_frame: Option<u64>,
+    pub bytes_in_flight: Option<u32>,
+}
+
+/// The detail of the TCP packet with capture index `index` of `analysis`, with its captured
+/// `bytes` when they could be read back (`Err`: why not). `None` for a packet that is not TCP.
+pub fn packet_detail(
+    analysis: &crate::pipeline::Analysis,
+    index: u32,
+    bytes: Result<&[u8], String>,
+) -> Option<PacketDetail> {
+    let records = analysis.tcp.records();
+    let pos = records.position_of(crate::capture::PacketIdx(index))?;
+    let record = records.get(pos)?;
+    let location = analysis.locations.get(pos as usize);
+    let (fields, bytes, unavailable) = match (bytes, location) {
+        (Ok(b), Some(loc)) => (decode(loc.link_type(), b, loc.orig_len), b.to_vec(), None),
+        (Ok(_), None) => (
+            Vec::new(),
+            Vec::new(),
+            Some("the packet's place in the file is unknown".into()),
+        ),
+        (Err(why), _) => (Vec::new(), Vec::new(), Some(why)),
+    };
+    Some(PacketDetail {
+        stream: record.stream.0,
+        index,
+        fields,
+        bytes,
+        unavailable,
+        findings: record.findings.names().map(str::to_string).collect(),
+        dup_ack_num: records.dup_ack_num(pos),
+        ack_rtt: records.ack_rtt_ns(pos).map(|ns| ns as f64 / 1e9),
+        acks_frame: records
+            .acked(pos)
+            .and_then(|p| records.get(p))
+            .map(|r| r.frame_number()),
+        bytes_in_flight: records.bytes_in_flight(pos),
+    })
 }
 
 /// Bytes per hex dump line.
@@ -547,7 +616,9 @@ mod tests {
     /// window scale, as Linux sends it.
     fn syn() -> Vec<u8> {
         let mut p = Vec::new();
-        p.extend([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x20, 0x64, 0x08, 0x00]);
+        p.extend([
+            2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x20, 0x64, 0x08, 0x00,
+        ]);
         p.extend([
             0x45, 0, 0, 60, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ]);
@@ -555,7 +626,9 @@ mod tests {
         p.extend(0xffff_fff0_u32.to_be_bytes());
         p.extend(0_u32.to_be_bytes());
         p.extend([0xa0, 0x02, 0xfa, 0xf0, 0, 0, 0, 0]);
-        p.extend([2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]);
+        p.extend([
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ]);
         p
     }
 
@@ -606,7 +679,9 @@ mod tests {
             assert!(f[0].value.contains("captured"));
         }
         let f = decode(LinkType::ETHERNET, &bytes[..40], bytes.len() as u32);
-        assert!(f.iter().any(|x| x.name == "(cut short)" && x.layer == "TCP"));
+        assert!(f
+            .iter()
+            .any(|x| x.name == "(cut short)" && x.layer == "TCP"));
         for link in [0u16, 101, 108, 113, 276, 228, 229, 9999] {
             let _ = decode(LinkType(link), &bytes, 0);
         }
@@ -642,7 +717,16 @@ mod tests {
             let bytes = &file[at..at + loc.captured as usize];
             let f = decode(loc.link_type(), bytes, loc.orig_len);
             let flags = value(&f, "TCP", "Flags");
-            assert!(flags.starts_with(&format!("0x{:03x}", record.flags().0)), "{flags}");
+            assert!(
+                flags.starts_with(&format!("0x{:03x}", record.flags().0)),
+                "{flags}"
+            );
+            let detail = packet_detail(&analysis, record.index.0, Ok(bytes)).unwrap();
+            assert_eq!(detail.bytes.len(), loc.captured as usize);
+            assert_eq!(detail.findings.len(), record.findings.names().count());
         }
+        let gone = packet_detail(&analysis, records[0].index.0, Err("compressed".into())).unwrap();
+        assert_eq!(gone.unavailable.as_deref(), Some("compressed"));
+        assert!(packet_detail(&analysis, u32::MAX, Ok(&[])).is_none());
     }
 }

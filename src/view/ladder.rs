@@ -85,7 +85,7 @@ impl LadderPacket {
 }
 
 /// Every packet of one connection, with what the page needs around them.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ConnectionPackets {
     /// Wireshark's `tcp.stream`.
     pub stream: u32,
@@ -685,7 +685,11 @@ pub fn tooltip(p: &LadderPacket) -> String {
 pub fn seconds_text(ns: i64) -> String {
     let sign = if ns < 0 { "-" } else { "" };
     let abs = ns.unsigned_abs();
-    format!("{sign}{}.{:06}", abs / 1_000_000_000, abs % 1_000_000_000 / 1_000)
+    format!(
+        "{sign}{}.{:06}",
+        abs / 1_000_000_000,
+        abs % 1_000_000_000 / 1_000
+    )
 }
 
 /// A duration for people: `850 ms`, `42.0 s`, `4 min 02 s`, `3 h 05 min`.
@@ -962,7 +966,10 @@ mod tests {
         // Folded: the 30 s gap takes less room than a 0.9 s one would at full scale.
         assert!(l.y(4).unwrap() - l.y(3).unwrap() < ROW * 4.0);
         // Just under the threshold: no break, more room than a back-to-back pair.
-        let near = [at(0, 0, true, 0x10, 0), at(1, IDLE_BREAK_NS, false, 0x10, 0)];
+        let near = [
+            at(0, 0, true, 0x10, 0),
+            at(1, IDLE_BREAK_NS, false, 0x10, 0),
+        ];
         let n = ladder(&near, 1.0);
         assert!(n.breaks().is_empty());
         assert_eq!(n.y(1).unwrap() - n.y(0).unwrap(), ROW + MAX_TIME_STEP);
@@ -1063,7 +1070,14 @@ mod tests {
             ..ConnectionPackets::default()
         };
         let ev: Vec<PacketIdx> = packets.evidence.iter().map(|i| PacketIdx(*i)).collect();
-        let l = Ladder::new(&packets.packets, &packets.client, &packets.server, &ev, false, 1.0);
+        let l = Ladder::new(
+            &packets.packets,
+            &packets.client,
+            &packets.server,
+            &ev,
+            false,
+            1.0,
+        );
         let css = ".sequence-diagram__arrow--rst { stroke: red; }";
         let doc = svg(&packets, &l, css);
         assert!(doc.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
@@ -1104,7 +1118,12 @@ mod tests {
             let analysis = scenario(name);
             for conn in analysis.flows.connections() {
                 let cp = connection_packets(&analysis, conn.stream).expect("known stream");
-                assert_eq!(cp.packets.len() as u64, conn.packets(), "{name} {:?}", conn.stream);
+                assert_eq!(
+                    cp.packets.len() as u64,
+                    conn.packets(),
+                    "{name} {:?}",
+                    conn.stream
+                );
                 assert_eq!(cp.client, conn.client.to_string());
                 let to_server = cp.packets.iter().filter(|p| p.from_client).count() as u64;
                 assert_eq!(to_server, conn.to_server.packets, "{name}");
@@ -1154,7 +1173,10 @@ mod tests {
         assert_eq!(seconds_text(-1_500), "-0.000001");
         assert_eq!(duration_text(850 * MS), "850 ms");
         assert_eq!(duration_text(242_000 * MS), "4 min 02 s");
-        assert_eq!(duration_text(3 * 3600_000 * MS + 300_000 * MS), "3 h 05 min");
+        assert_eq!(
+            duration_text(3 * 3600_000 * MS + 300_000 * MS),
+            "3 h 05 min"
+        );
         assert_eq!(flags_text(TcpFlags(0)), "<none>");
         assert_eq!(escape("<a&\">"), "&lt;a&amp;&quot;&gt;");
     }

@@ -305,6 +305,7 @@ mod tests {
     fn report() -> Report {
         Report {
             schema: SCHEMA_VERSION,
+            summary: Default::default(),
             capture: CaptureReport {
                 first_time: Some("2026-01-02T03:04:00.000000000Z".into()),
                 ..CaptureReport::default()

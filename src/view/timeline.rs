@@ -77,8 +77,7 @@ impl Timeline {
     pub fn range(&self, x0: f64, x1: f64) -> TimeRange {
         let to_ns = |x: f64| {
             let x = if x.is_finite() { x } else { 0.0 };
-            (x.clamp(0.0, self.width.max(1e-9)) / self.width.max(1e-9) * self.span_ns as f64)
-                as i64
+            (x.clamp(0.0, self.width.max(1e-9)) / self.width.max(1e-9) * self.span_ns as f64) as i64
         };
         let (a, b) = (to_ns(x0.min(x1)), to_ns(x0.max(x1)));
         TimeRange {
@@ -131,11 +130,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 
 /// When each connection starts and ends, in nanoseconds since the capture's first packet.
 pub fn connection_spans(report: &Report) -> Vec<Option<(i64, i64)>> {
-    let start = report
-        .capture
-        .first_time
-        .as_deref()
-        .and_then(parse_rfc3339);
+    let start = report.capture.first_time.as_deref().and_then(parse_rfc3339);
     report
         .connections
         .iter()
@@ -178,21 +173,18 @@ pub fn timeline(report: &Report, width: f64) -> Timeline {
         let Some((s, e)) = spans[i] else { continue };
         let (x0, x1) = (t.x_of(s), t.x_of(e));
         let reset = resets(&report.connections[i]) > 0;
-        let row = row_end
-            .iter()
-            .position(|end| *end < x0)
-            .unwrap_or_else(|| {
-                if row_end.len() < MAX_ROWS {
-                    row_end.push(f64::NEG_INFINITY);
-                    open.push(None);
-                    row_end.len() - 1
-                } else {
-                    // Every row is busy: the one that frees first.
-                    (0..row_end.len())
-                        .min_by(|&a, &b| row_end[a].total_cmp(&row_end[b]))
-                        .unwrap_or(0)
-                }
-            });
+        let row = row_end.iter().position(|end| *end < x0).unwrap_or_else(|| {
+            if row_end.len() < MAX_ROWS {
+                row_end.push(f64::NEG_INFINITY);
+                open.push(None);
+                row_end.len() - 1
+            } else {
+                // Every row is busy: the one that frees first.
+                (0..row_end.len())
+                    .min_by(|&a, &b| row_end[a].total_cmp(&row_end[b]))
+                    .unwrap_or(0)
+            }
+        });
         row_end[row] = row_end[row].max(x1);
         match &mut open[row] {
             Some(bar) if x0 <= bar.x + bar.width + MERGE_PX => {
@@ -244,6 +236,7 @@ mod tests {
     fn report(connections: Vec<ConnectionReport>) -> Report {
         Report {
             schema: SCHEMA_VERSION,
+            summary: Default::default(),
             capture: CaptureReport {
                 first_time: Some("2026-01-02T03:04:00.500000000Z".into()),
                 duration: 10.0,
@@ -260,7 +253,10 @@ mod tests {
             parse_rfc3339("2026-01-02T03:04:05.123456789Z"),
             Some(1_767_323_045_123_456_789)
         );
-        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(951_868_800_000_000_000));
+        assert_eq!(
+            parse_rfc3339("2000-03-01T00:00:00Z"),
+            Some(951_868_800_000_000_000)
+        );
         assert_eq!(parse_rfc3339("not a time"), None);
         assert_eq!(parse_rfc3339(""), None);
     }

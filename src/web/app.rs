@@ -9,8 +9,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 use yew::prelude::*;
 
-use super::components::{CaptureSummary, ConnectionTable, DropZone, ProgressBar};
-use super::protocol::{FromWorker, JobId, WORKER_URL};
+use super::components::{CaptureSummary, DropZone, Explorer, ProgressBar, ResetsSummary};
+use super::protocol::{FromWorker, JobId, Question, WORKER_URL};
 use super::state::{Action, Phase, State};
 
 /// The page's one worker, started when the page loads, and what waits for it to be ready.
@@ -32,6 +32,17 @@ fn send(worker: &Worker, job: JobId, file: Option<&File>) -> Result<(), JsValue>
         Some(file) => Reflect::set(&message, &"file".into(), file)?,
         None => Reflect::set(&message, &"cancel".into(), &JsValue::TRUE)?,
     };
+    worker.post_message(&message)
+}
+
+/// Asks the worker about job `job`'s analysis (see [`Question`]).
+fn ask(worker: &Worker, job: JobId, question: Question) -> Result<(), JsValue> {
+    let message = Object::new();
+    Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    Reflect::set(&message, &"stream".into(), &JsValue::from(question.stream))?;
+    if let Some(packet) = question.packet {
+        Reflect::set(&message, &"packet".into(), &JsValue::from(packet))?;
+    }
     worker.post_message(&message)
 }
 
@@ -87,6 +98,18 @@ fn start_analyst(
                 },
                 Ok(FromWorker::Failed { job, message }) => Action::Failed { job, message },
                 Ok(FromWorker::Cancelled { .. }) => return,
+                Ok(FromWorker::Packets { job, connection }) => Action::Packets {
+                    job,
+                    connection: Rc::new(connection),
+                },
+                Ok(FromWorker::Detail { job, detail }) => Action::Detail {
+                    job,
+                    detail: Rc::new(detail),
+                },
+                Ok(FromWorker::Unanswered { message, .. }) => {
+                    gloo::console::warn!(message);
+                    return;
+                }
                 Err(message) => Action::Failed { job: 0, message },
             };
             dispatch.dispatch(action);
@@ -207,6 +230,22 @@ pub fn App() -> Html {
         })
     };
 
+    let on_question = {
+        let analyst = analyst.clone();
+        let job = state.job;
+        Callback::from(move |question: Question| {
+            if let Some(analyst) = analyst.borrow().as_ref() {
+                let _ = ask(&analyst.worker, job, question);
+            }
+        })
+    };
+
+    // A connection opens through the URL fragment (`#stream=N`), so that Back returns.
+    let open_stream = Callback::from(|stream: u32| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_hash(&format!("stream={stream}"));
+        }
+    });
     let file_name = state.file_name.clone().unwrap_or_default();
     let body = match &state.phase {
         Phase::Idle => html! {},
@@ -219,8 +258,10 @@ pub fn App() -> Html {
         },
         Phase::Done { report, millis } => html! {
             <>
+                <ResetsSummary report={report.clone()} on_open={open_stream} />
                 <CaptureSummary report={report.clone()} file_name={file_name} millis={*millis} />
-                <ConnectionTable report={report.clone()} />
+                <Explorer report={report.clone()} connection={state.connection.clone()}
+                    detail={state.detail.clone()} on_question={on_question} />
             </>
         },
         Phase::Failed { message } => html! {

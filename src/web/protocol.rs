@@ -6,16 +6,31 @@
 //! structured-cloneable, so no bytes are copied on the main thread) or `{job, cancel: true}`;
 //! the worker answers with [`FromWorker`] messages serialised as JSON strings, each naming its
 //! job, so the page can drop what belongs to a job it has moved past.
+//!
+//! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
+//! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
+//! `{job, stream, packet}` (a capture index) for one packet's decoded headers and bytes, read
+//! back from the file on demand ([`FromWorker::Detail`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
+use crate::view::fields::PacketDetail;
+use crate::view::ladder::ConnectionPackets;
 
 /// Name of the worker's loader script that Trunk writes next to `index.html`.
 pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
 
 /// A job number: one per file the person opens.
 pub type JobId = u32;
+
+/// A question the page asks the worker about the current job's analysis: one connection's
+/// packets, or (with `packet`, a capture index) one packet's headers and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Question {
+    pub stream: u32,
+    pub packet: Option<u32>,
+}
 
 /// What the worker tells the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +56,15 @@ pub enum FromWorker {
     Failed { job: JobId, message: String },
     /// The job stopped because the page cancelled it.
     Cancelled { job: JobId },
+    /// One connection's packets, as asked with `{job, stream}`.
+    Packets {
+        job: JobId,
+        connection: ConnectionPackets,
+    },
+    /// One packet's decoded headers and bytes, as asked with `{job, stream, packet}`.
+    Detail { job: JobId, detail: PacketDetail },
+    /// A question about a job's analysis that cannot be answered (one sentence).
+    Unanswered { job: JobId, message: String },
 }
 
 impl FromWorker {

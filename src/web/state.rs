@@ -7,6 +7,8 @@ use yew::Reducible;
 
 use super::protocol::JobId;
 use crate::report::Report;
+use crate::view::fields::PacketDetail;
+use crate::view::ladder::ConnectionPackets;
 
 /// Where the page is.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -36,6 +38,10 @@ pub struct State {
     /// Name of the file being read or shown.
     pub file_name: Option<String>,
     pub phase: Phase,
+    /// The packets of the connection the worker last sent (for its sequence diagram).
+    pub connection: Option<Rc<ConnectionPackets>>,
+    /// The packet detail the worker last sent (for the detail pane).
+    pub detail: Option<Rc<PacketDetail>>,
 }
 
 /// Everything that changes the state.
@@ -63,6 +69,16 @@ pub enum Action {
         message: String,
     },
     Cancel,
+    /// One connection's packets arrived.
+    Packets {
+        job: JobId,
+        connection: Rc<ConnectionPackets>,
+    },
+    /// One packet's detail arrived.
+    Detail {
+        job: JobId,
+        detail: Rc<PacketDetail>,
+    },
     /// The worker has loaded.
     WorkerReady,
     /// The service worker is active with the app's files cached.
@@ -79,7 +95,9 @@ impl Action {
         match self {
             Action::Progress { job, .. }
             | Action::Done { job, .. }
-            | Action::Failed { job, .. } => Some(*job),
+            | Action::Failed { job, .. }
+            | Action::Packets { job, .. }
+            | Action::Detail { job, .. } => Some(*job),
             Action::Open { .. }
             | Action::Cancel
             | Action::WorkerReady
@@ -103,6 +121,8 @@ impl Reducible for State {
             Action::Open { job, name, size } => {
                 next.job = job;
                 next.file_name = Some(name);
+                next.connection = None;
+                next.detail = None;
                 next.phase = Phase::Loading {
                     read: 0,
                     total: size,
@@ -126,6 +146,13 @@ impl Reducible for State {
             }
             Action::Failed { message, .. } if loading => next.phase = Phase::Failed { message },
             Action::Cancel if loading => next.phase = Phase::Cancelled,
+            Action::Packets { connection, .. } if matches!(self.phase, Phase::Done { .. }) => {
+                next.connection = Some(connection);
+                next.detail = None;
+            }
+            Action::Detail { detail, .. } if matches!(self.phase, Phase::Done { .. }) => {
+                next.detail = Some(detail)
+            }
             Action::WorkerReady => next.worker_ready = true,
             Action::OfflineReady => next.offline_ready = true,
             Action::Crashed { message } => {

@@ -1,8 +1,13 @@
 //! The worker side: receives `{job, file}`, reads the file in slices (awaiting each, so a
 //! `{job, cancel}` message is seen between slices), feeds the analyzer and posts progress and
 //! the report. One worker serves every file the page opens.
+//!
+//! It keeps the finished analysis and the `File` of the latest job, to answer the page's
+//! questions about it: one connection's packets, and one packet's headers and bytes (read back
+//! from the file at the offset the pipeline recorded; for a compressed file, by decoding it
+//! again up to that packet).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
@@ -12,8 +17,24 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
 use super::protocol::{FromWorker, JobId};
-use crate::pipeline::Analyzer;
+use crate::capture::{Decoder, Event, PacketIdx};
+use crate::diagnosis::{Diagnosis, Sender, TtlObserver};
+use crate::flow::StreamId;
+use crate::pipeline::{Analysis, Analyzer};
 use crate::report::Report;
+use crate::view::fields::packet_detail;
+use crate::view::ladder::connection_packets;
+
+/// The finished analysis of the latest job, kept to answer questions about it.
+struct Kept {
+    job: JobId,
+    file: File,
+    analysis: Analysis,
+    /// The reset diagnosis, computed at the first question that needs it.
+    diagnosis: Option<Diagnosis>,
+}
+
+type SharedKept = Rc<RefCell<Option<Kept>>>;
 
 /// Bytes read per step: large enough to amortise the copy into wasm memory, small enough for
 /// the progress bar to move often and for a cancel to take effect quickly.
@@ -25,6 +46,7 @@ pub fn start() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     // The job being worked on; a job whose number is no longer here stops at its next slice.
     let current: Rc<Cell<JobId>> = Rc::new(Cell::new(0));
+    let kept: SharedKept = Rc::new(RefCell::new(None));
     let reply_scope = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
@@ -41,15 +63,36 @@ pub fn start() {
             }
             return;
         }
+        let number = |key: &str| {
+            Reflect::get(&data, &key.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+        };
+        if let Some(stream) = number("stream") {
+            let stream = StreamId(stream as u32);
+            match number("packet") {
+                None => post(&reply_scope, &packets(&kept, job, stream)),
+                Some(packet) => {
+                    let (scope, kept) = (reply_scope.clone(), kept.clone());
+                    spawn_local(async move {
+                        post(&scope, &detail(&kept, job, packet as u32).await);
+                    });
+                }
+            }
+            return;
+        }
         current.set(job);
+        // The previous file's analysis is not needed any more.
+        kept.borrow_mut().take();
         let file = Reflect::get(&data, &"file".into())
             .ok()
             .and_then(|v| v.dyn_into::<File>().ok());
         let scope = reply_scope.clone();
         let current = current.clone();
+        let kept = kept.clone();
         spawn_local(async move {
             let message = match file {
-                Some(file) => analyze(&scope, job, &file, &current).await,
+                Some(file) => analyze(&scope, job, &file, &current, &kept).await,
                 None => FromWorker::Failed {
                     job,
                     message: "the page sent something that is not a file".into(),
@@ -77,6 +120,7 @@ async fn analyze(
     job: JobId,
     file: &File,
     current: &Cell<JobId>,
+    kept: &RefCell<Option<Kept>>,
 ) -> FromWorker {
     let started = now(scope);
     let total = file.size();
@@ -116,11 +160,20 @@ async fn analyze(
         );
     }
     match analyzer.finish() {
-        Ok(analysis) => FromWorker::Done {
-            job,
-            report: Report::new(&analysis),
-            millis: now(scope) - started,
-        },
+        Ok(analysis) => {
+            let report = Report::new(&analysis);
+            *kept.borrow_mut() = Some(Kept {
+                job,
+                file: file.clone(),
+                analysis,
+                diagnosis: None,
+            });
+            FromWorker::Done {
+                job,
+                report,
+                millis: now(scope) - started,
+            }
+        }
         Err(error) => FromWorker::Failed {
             job,
             message: error.to_string(),
@@ -133,4 +186,110 @@ fn unreadable(job: JobId, offset: f64) -> FromWorker {
         job,
         message: format!("the browser could not read the file at byte {offset}"),
     }
+}
+
+fn unanswered(job: JobId, message: &str) -> FromWorker {
+    FromWorker::Unanswered {
+        job,
+        message: message.to_string(),
+    }
+}
+
+/// One connection's packets, with the reset diagnosis's evidence and whether it suspects a
+/// middlebox.
+fn packets(kept: &RefCell<Option<Kept>>, job: JobId, stream: StreamId) -> FromWorker {
+    let mut guard = kept.borrow_mut();
+    let Some(k) = guard.as_mut().filter(|k| k.job == job) else {
+        return unanswered(job, "this capture's analysis is no longer in memory");
+    };
+    let Some(mut connection) = connection_packets(&k.analysis, stream) else {
+        return unanswered(job, "there is no such connection in this capture");
+    };
+    // TTLs are not kept by the pipeline yet, so forged-RST evidence is missing here; the rest
+    // of the diagnosis stands.
+    let analysis = &k.analysis;
+    let diagnosis = k
+        .diagnosis
+        .get_or_insert_with(|| crate::diagnosis::diagnose(analysis, &TtlObserver::new()));
+    if let Some(d) = crate::diagnosis::connection(diagnosis, stream) {
+        for reset in &d.resets {
+            connection.middlebox |= reset.sender == Sender::Middlebox;
+            let frames = std::iter::once(reset.frame).chain(reset.evidence.iter().map(|e| e.frame));
+            connection
+                .evidence
+                .extend(frames.filter_map(|f| u32::try_from(f.checked_sub(1)?).ok()));
+        }
+        connection.evidence.sort_unstable();
+        connection.evidence.dedup();
+    }
+    FromWorker::Packets { job, connection }
+}
+
+/// One packet's headers and bytes, read back from the file.
+async fn detail(kept: &RefCell<Option<Kept>>, job: JobId, index: u32) -> FromWorker {
+    let (file, location, compressed) = {
+        let guard = kept.borrow();
+        let Some(k) = guard.as_ref().filter(|k| k.job == job) else {
+            return unanswered(job, "this capture's analysis is no longer in memory");
+        };
+        let records = k.analysis.tcp.records();
+        let Some(pos) = records.position_of(PacketIdx(index)) else {
+            return unanswered(job, "that packet is not a TCP packet of this capture");
+        };
+        (
+            k.file.clone(),
+            k.analysis.locations.get(pos as usize).copied(),
+            k.analysis.capture.compression.is_some(),
+        )
+    };
+    let bytes = match location {
+        None => Err("the packet's place in the file is unknown".to_string()),
+        Some(_) if compressed => redecode(&file, index).await,
+        Some(loc) => {
+            let start = loc.offset() as f64;
+            read(&file, start, start + f64::from(loc.captured))
+                .await
+                .map_err(|()| "the browser could not read the packet's bytes".to_string())
+        }
+    };
+    let guard = kept.borrow();
+    let Some(k) = guard.as_ref().filter(|k| k.job == job) else {
+        return unanswered(job, "this capture's analysis is no longer in memory");
+    };
+    match packet_detail(&k.analysis, index, bytes.as_deref().map_err(Clone::clone)) {
+        Some(detail) => FromWorker::Detail { job, detail },
+        None => unanswered(job, "that packet is not a TCP packet of this capture"),
+    }
+}
+
+/// Bytes `start..end` of the file.
+async fn read(file: &File, start: f64, end: f64) -> Result<Vec<u8>, ()> {
+    let slice = file.slice_with_f64_and_f64(start, end).map_err(|_| ())?;
+    let bytes = JsFuture::from(slice.array_buffer()).await.map_err(|_| ())?;
+    Ok(Uint8Array::new(&bytes).to_vec())
+}
+
+/// A packet of a compressed file: its offset is in the decompressed stream, so the file is
+/// decoded again from the start up to it (slower, and only done on demand).
+async fn redecode(file: &File, index: u32) -> Result<Vec<u8>, String> {
+    let total = file.size();
+    let mut decoder = Decoder::new();
+    let mut found: Option<Vec<u8>> = None;
+    let mut offset = 0.0;
+    while offset < total && found.is_none() {
+        let end = (offset + CHUNK).min(total);
+        let chunk = read(file, offset, end)
+            .await
+            .map_err(|()| format!("the browser could not read the file at byte {offset}"))?;
+        let mut sink = |event: Event<'_>| {
+            if let Event::Packet(p) = event {
+                if p.index.0 == index && found.is_none() {
+                    found = Some(p.data.to_vec());
+                }
+            }
+        };
+        decoder.feed(&chunk, &mut sink).map_err(|e| e.to_string())?;
+        offset = end;
+    }
+    found.ok_or_else(|| "the packet was not found when decompressing the file again".to_string())
 }

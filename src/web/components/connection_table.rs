@@ -10,6 +10,7 @@ use yew::prelude::*;
 use super::{human_bytes, human_duration};
 use crate::report::{ConnectionReport, Report};
 use crate::view::table::{self, Column, Query};
+use crate::view::timeline::TimeRange;
 
 /// Every row is this tall (styles/connection-table.css keeps it so), which lets the table
 /// know which rows are on screen without measuring them.
@@ -20,6 +21,12 @@ const DEFAULT_VIEWPORT: f64 = 700.0;
 #[derive(Properties, PartialEq)]
 pub struct ConnectionTableProps {
     pub report: Rc<Report>,
+    /// Only connections active in this range (brushed on the timeline).
+    #[prop_or_default]
+    pub time_range: Option<TimeRange>,
+    /// A row was clicked or Enter pressed on it: open that stream.
+    #[prop_or_default]
+    pub on_open: Callback<u32>,
 }
 
 /// Sets an element's height through the CSSOM (the page's Content-Security-Policy forbids
@@ -44,7 +51,11 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
     let report = &props.report;
     let rows = {
         let report = report.clone();
-        use_memo(((*query).clone(), report), |(query, report)| {
+        let query = Query {
+            time_range: props.time_range,
+            ..(*query).clone()
+        };
+        use_memo((query, report), |(query, report)| {
             table::rows(report, query)
         })
     };
@@ -153,7 +164,7 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
         .iter()
         .skip(window.first)
         .take(window.count)
-        .map(|&i| row(&report.connections[i]));
+        .map(|&i| row(&report.connections[i], &props.on_open));
     let columns = Column::ALL.len().to_string();
 
     html! {
@@ -186,13 +197,24 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
     }
 }
 
-fn row(conn: &ConnectionReport) -> Html {
+fn row(conn: &ConnectionReport, on_open: &Callback<u32>) -> Html {
     let (a, b) = (&conn.from_client, &conn.from_server);
+    let stream = conn.stream;
+    let on_click = on_open.reform(move |_: MouseEvent| stream);
+    let on_key = {
+        let on_open = on_open.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" {
+                on_open.emit(stream);
+            }
+        })
+    };
     let resets = table::resets(conn);
     let retransmissions = table::retransmissions(conn);
     html! {
         <tr key={conn.stream} class={classes!("connection-table__row", (resets > 0).then_some("connection-table__row--rst"))}
-            data-stream={conn.stream.to_string()}>
+            data-stream={conn.stream.to_string()} tabindex="0" onclick={on_click} onkeydown={on_key}
+            title="Open the sequence diagram">
             <td data-col="stream">{ conn.stream }</td>
             <td data-col="client">{ conn.client.clone() }{ if conn.roles_guessed { html! { <span class="connection-table__guess" title="No handshake seen: client and server are a guess">{ " ?" }</span> } } else { html! {} } }</td>
             <td data-col="server">{ conn.server.clone() }</td>

@@ -3,13 +3,23 @@
 
 mod capture_summary;
 mod connection_table;
+mod detail_pane;
 mod drop_zone;
+mod explorer;
 mod progress_bar;
+mod resets_summary;
+mod sequence_diagram;
+mod timeline;
 
 pub use capture_summary::{CaptureSummary, CaptureSummaryProps};
 pub use connection_table::{ConnectionTable, ConnectionTableProps};
 pub use drop_zone::{DropZone, DropZoneProps};
+pub use detail_pane::{DetailPane, DetailPaneProps};
+pub use explorer::{Explorer, ExplorerProps};
 pub use progress_bar::{ProgressBar, ProgressBarProps};
+pub use resets_summary::{ResetsSummary, ResetsSummaryProps};
+pub use sequence_diagram::{SequenceDiagram, SequenceDiagramProps, DIAGRAM_CSS};
+pub use timeline::{Timeline, TimelineProps};
 
 /// Bytes with a binary unit, for people.
 pub fn human_bytes(bytes: u64) -> String {

@@ -1,0 +1,305 @@
+// Browser benchmark (not a test: node --test does not pick it up). `make bench-browser`, or
+//   node tests/e2e/bench.mjs [FILE...]     (default: target/bench/gen-100MB.pcap, gen-1GB.pcap)
+//
+// Serves the built page (dist/, from `make build`; nothing is built here), opens it in Debian's
+// headless Chromium and, per file:
+//   - times the release CLI once on the same file (`rstscope analyze F --format json`), for the
+//     browser/native ratio;
+//   - puts the file on the drop zone's input (CDP DOM.setFileInputFiles with the path: the
+//     browser reads the file itself, nothing is copied through the driver, whatever the size);
+//   - measures, with the page's own clock, the time from the input's change event to both the
+//     capture summary (.capture-summary) and the connection table (.connection-table) being in
+//     the page, and reads the page's `rstscope:*` performance marks if it sets any;
+//   - samples, every 250 ms, the progress bar's value, the page's JS heap (CDP Performance) and
+//     the resident memory of Chromium's renderer processes (/proc: the worker and its wasm
+//     memory live there), and reports the peaks;
+//   - checks the page's packet count against the CLI's.
+// Then, on the last (largest) file, a second run that clicks Cancel once the progress bar has
+// moved, and expects the cancellation notice (.app__notice); then a small capture to show the
+// page still works. Results: a markdown table on stdout and in target/bench/browser-results.md.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { launchBrowser, serveDist } from './harness.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
+const outDir = path.join(root, 'target/bench');
+const small = path.join(root, 'tests/fixtures/scenarios/everyday.client.pcap');
+const files = (process.argv.length > 2
+  ? process.argv.slice(2)
+  : ['gen-100MB.pcap', 'gen-1GB.pcap'].map((f) => path.join(outDir, f))
+).map((f) => path.resolve(f));
+/** Longest wait for one file's report. */
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 20 * 60_000);
+
+function log(...args) {
+  console.error('[bench-browser]', ...args);
+}
+
+/** Resident memory (bytes) of every Chromium renderer process. */
+function rendererRss() {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('chromium') || !cmd.includes('--type=renderer')) continue;
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      total += kb * 1024;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+function nativeRun(file) {
+  const started = process.hrtime.bigint();
+  const json = execFileSync(cli, ['analyze', file, '--format', 'json'], {
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const report = JSON.parse(json);
+  return { seconds, packets: report.capture.packets, connections: report.connections.length };
+}
+
+async function openPage(browser, server) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('crash', () => problems.push('the page crashed'));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  await page.goto(server.url);
+  await page.waitForSelector('input.drop-zone__input', { state: 'attached' });
+  await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached', timeout: 60_000 });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  return { page, problems, cdp };
+}
+
+/** Records, with the page's clock, when the input changes and when the report is shown. */
+async function installProbes(page) {
+  await page.evaluate(() => {
+    const w = window;
+    w.__bench = { selected: null, summary: null, table: null, notice: null };
+    document.querySelector('input.drop-zone__input').addEventListener(
+      'change',
+      () => {
+        w.__bench.selected = performance.now();
+      },
+      { once: true },
+    );
+    const look = () => {
+      const b = w.__bench;
+      const t = performance.now();
+      if (b.summary === null && document.querySelector('.capture-summary')) b.summary = t;
+      if (b.table === null && document.querySelector('.connection-table')) b.table = t;
+      if (b.notice === null && document.querySelector('.app__notice')) b.notice = t;
+    };
+    new MutationObserver(look).observe(document.body, { childList: true, subtree: true });
+  });
+}
+
+/** Puts a file on the drop zone's input by path, without copying its bytes. */
+async function chooseFile(page, cdp, file) {
+  const { root: doc } = await cdp.send('DOM.getDocument', { depth: 0 });
+  const { nodeId } = await cdp.send('DOM.querySelector', {
+    nodeId: doc.nodeId,
+    selector: 'input.drop-zone__input',
+  });
+  await cdp.send('DOM.setFileInputFiles', { nodeId, files: [file] });
+}
+
+async function heapMetrics(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name) => metrics.find((m) => m.name === name)?.value ?? 0;
+  return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
+}
+
+/** Samples progress and memory until `done()` says stop. */
+async function sample(page, cdp, done) {
+  const progress = [];
+  let heapPeak = 0;
+  let rssPeak = 0;
+  while (!(await done())) {
+    const value = await page
+      .$eval('progress.progress-bar__bar', (el) => Number(el.value) / Number(el.max || 1))
+      .catch(() => null);
+    if (value !== null && progress.at(-1) !== value) progress.push(value);
+    const heap = await heapMetrics(cdp).catch(() => ({ used: 0 }));
+    heapPeak = Math.max(heapPeak, heap.used);
+    rssPeak = Math.max(rssPeak, rendererRss());
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { progress, heapPeak, rssPeak };
+}
+
+async function summaryValue(page, key) {
+  return page
+    .$eval(`.capture-summary__item[data-key="${key}"] dd`, (dd) => dd.textContent)
+    .catch(() => null);
+}
+
+async function runFile(browser, server, file) {
+  const bytes = fs.statSync(file).size;
+  log(`${path.basename(file)}: native run`);
+  const native = nativeRun(file);
+  log(`${path.basename(file)}: native ${native.seconds.toFixed(2)} s; browser run`);
+  const { page, problems, cdp } = await openPage(browser, server);
+  await installProbes(page);
+  const rssBefore = rendererRss();
+  const started = Date.now();
+  await chooseFile(page, cdp, file);
+  const finished = async () => {
+    if (problems.some((p) => p.includes('crashed'))) return true;
+    if (Date.now() - started > TIMEOUT_MS) return true;
+    return page
+      .evaluate(
+        () => (window.__bench.summary !== null && window.__bench.table !== null)
+          || document.querySelector('.app__error') !== null,
+      )
+      .catch(() => true);
+  };
+  const sampled = await sample(page, cdp, finished);
+  const result = {
+    file: path.basename(file),
+    bytes,
+    native,
+    problems,
+    progress: sampled.progress,
+    heapPeak: sampled.heapPeak,
+    rssPeak: sampled.rssPeak,
+    rssBefore,
+  };
+  if (problems.some((p) => p.includes('crashed'))) {
+    result.error = 'the page crashed';
+    await page.close().catch(() => {});
+    return result;
+  }
+  const probes = await page.evaluate(() => window.__bench);
+  result.error = await page.$eval('.app__error', (e) => e.textContent).catch(() => null);
+  if (result.error === null && probes.summary === null) result.error = `no report after ${TIMEOUT_MS} ms`;
+  result.summaryMs = probes.summary - probes.selected;
+  result.tableMs = probes.table - probes.selected;
+  result.shownMs = Math.max(probes.summary, probes.table) - probes.selected;
+  result.marks = await page.evaluate(() => performance
+    .getEntriesByType('mark')
+    .filter((m) => m.name.startsWith('rstscope:'))
+    .map((m) => ({ name: m.name, at: m.startTime })));
+  result.pagePackets = Number((await summaryValue(page, 'packets'))?.replace(/[^0-9]/g, '') ?? NaN);
+  result.workerMs = Number((await summaryValue(page, 'millis'))?.replace(/[^0-9.]/g, '') ?? NaN);
+  result.rows = await page.$$eval('tr.connection-table__row', (rows) => rows.length);
+  const heap = await heapMetrics(cdp);
+  result.heapAfter = heap.used;
+  result.heapPeak = Math.max(result.heapPeak, heap.used);
+  // Is the page responsive once the report is shown? Time one round trip through its main thread.
+  const t = Date.now();
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+  result.frameMs = Date.now() - t;
+  await page.screenshot({ path: path.join(outDir, `browser-${result.file}.png`) }).catch(() => {});
+  await page.close();
+  return result;
+}
+
+async function cancelRun(browser, server, file) {
+  log(`${path.basename(file)}: cancel run`);
+  const { page, problems, cdp } = await openPage(browser, server);
+  await installProbes(page);
+  await chooseFile(page, cdp, file);
+  const bar = 'progress.progress-bar__bar';
+  await page.waitForSelector(bar, { timeout: 60_000 });
+  const progressAt = async () => page.$eval(bar, (el) => Number(el.value) / Number(el.max || 1));
+  const deadline = Date.now() + 120_000;
+  let value = 0;
+  while ((value = await progressAt().catch(() => 0)) < 0.05 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const clicked = await page.evaluate(() => performance.now());
+  await page.click('.progress-bar__cancel');
+  await page.waitForSelector('.app__notice', { timeout: 60_000 });
+  const probes = await page.evaluate(() => window.__bench);
+  const result = {
+    progressAtCancel: value,
+    noticeMs: probes.notice - clicked,
+    notice: await page.$eval('.app__notice', (e) => e.textContent),
+    barGone: (await page.$(bar)) === null,
+    problems,
+  };
+  // The page still works after a cancel: a small capture gets its report.
+  await chooseFile(page, cdp, small);
+  await page.waitForSelector('.capture-summary', { timeout: 60_000 });
+  result.afterCancel = await summaryValue(page, 'packets');
+  await page.close();
+  return result;
+}
+
+const mb = (b) => (b / 1e6).toFixed(0);
+
+function table(results, cancel) {
+  const lines = [];
+  lines.push(`## Browser: the page in headless Chromium (${new Date().toISOString().slice(0, 10)})`);
+  lines.push('');
+  lines.push('Time from the file input\'s change event to the summary and the table in the page (page clock);');
+  lines.push('"worker" is the page\'s own "Analysed in". Native: one `rstscope analyze F --format json` run.');
+  lines.push('');
+  lines.push('| file | size | packets | native s | page: summary s | page: table s | worker s | browser/native | packets/s (page) | JS heap peak MB | renderer RSS peak MB | progress values seen | table rows drawn | problems |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(2)} | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
+      continue;
+    }
+    const s = r.shownMs / 1000;
+    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(2)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
+  }
+  const marks = results.flatMap((r) => (r.marks ?? []).map((m) => `${r.file}: ${m.name} at ${m.at.toFixed(0)} ms`));
+  lines.push('');
+  lines.push(marks.length ? `Performance marks: ${marks.join('; ')}` : 'Performance marks: the page sets no `rstscope:*` marks.');
+  if (cancel) {
+    lines.push('');
+    lines.push(`Cancel (second run of ${cancel.file}): clicked at ${(cancel.progressAtCancel * 100).toFixed(0)}% read; `
+      + `notice after ${cancel.noticeMs.toFixed(0)} ms ("${cancel.notice}"); progress bar gone: ${cancel.barGone}; `
+      + `a small capture afterwards: ${cancel.afterCancel} packets${cancel.problems.length ? `; problems: ${cancel.problems.join('; ')}` : ''}.`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  for (const f of files) {
+    if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`make bench\` first (it generates target/bench/gen-*.pcap)`);
+  }
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: cargo build --release`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const server = await serveDist(path.join(root, 'dist'));
+  const browser = await launchBrowser();
+  const results = [];
+  let cancel = null;
+  try {
+    for (const f of files) {
+      const r = await runFile(browser, server, f);
+      log(JSON.stringify({ ...r, progress: r.progress.length }));
+      results.push(r);
+    }
+    const last = files.at(-1);
+    cancel = { file: path.basename(last), ...(await cancelRun(browser, server, last)) };
+    log(JSON.stringify(cancel));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const text = table(results, cancel);
+  fs.writeFileSync(path.join(outDir, 'browser-results.md'), `${text}\n`);
+  console.log(text);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
