@@ -322,18 +322,18 @@ async fn the_diagram_of_a_reset_connection_draws_the_rst_arrow_as_evidence() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") == 6).await;
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") == 6).await;
     let rst = root
-        .query_selector("g.sequence-diagram__arrow--rst")
+        .query_selector("g.sequence-diagram__arrow--rst[data-pos]")
         .unwrap()
         .expect("a RST arrow");
     assert_eq!(rst.get_attribute("data-frame").as_deref(), Some("6"));
     assert!(rst
         .class_list()
         .contains("sequence-diagram__arrow--evidence"));
-    assert_eq!(count(&root, ".sequence-diagram__arrow--evidence"), 2);
-    assert_eq!(count(&root, ".sequence-diagram__arrow--handshake"), 2);
-    assert_eq!(count(&root, ".sequence-diagram__arrow--dup-ack"), 1);
+    assert_eq!(count(&root, ".sequence-diagram__arrow--evidence[data-pos]"), 2);
+    assert_eq!(count(&root, ".sequence-diagram__arrow--handshake[data-pos]"), 2);
+    assert_eq!(count(&root, ".sequence-diagram__arrow--dup-ack[data-pos]"), 1);
     assert!(rst.text_content().unwrap().contains("[RST, ACK]"));
     // Two lanes and a legend.
     assert_eq!(count(&root, "line.sequence-diagram__lane"), 2);
@@ -384,7 +384,7 @@ async fn keys_move_the_selection_between_packets_and_problems() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") == 6).await;
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") == 6).await;
     assert_eq!(selected_frame(&root), None);
     press(&root, "ArrowDown");
     rendered(&root, |r| selected_frame(r).as_deref() == Some("1")).await;
@@ -441,9 +441,9 @@ async fn a_100k_packet_connection_draws_only_its_first_screen() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow") > 0).await;
+    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") > 0).await;
     let millis = performance.now() - started;
-    let drawn = count(&root, "g.sequence-diagram__arrow");
+    let drawn = count(&root, "g.sequence-diagram__arrow[data-pos]");
     console_log!("100,000-packet connection: first screen of {drawn} arrows in {millis:.1} ms");
     assert!(drawn < 500, "{drawn} arrows drawn");
     assert!(drawn >= 10);

@@ -283,3 +283,30 @@ test('the table filters by text, state, resets and retransmissions, and sorts by
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the resets summary comes first and agrees with the CLI, reset by reset', async () => {
+  const file = path.join(root, 'tests/fixtures/scenarios/mass_reset.client.pcap');
+  const expected = cliReport(file);
+  const { page, problems } = await openPage();
+  await openCapture(page, file);
+  const first = await page.$eval('.app__main > section', (s) => s.className);
+  assert.match(first, /resets-summary/, 'the resets summary is the first view after loading');
+  const title = await page.$eval('.resets-summary__title', (h) => h.textContent);
+  assert.equal(title, `${expected.summary.resets} resets`);
+  const findings = await page.$$eval('.resets-summary__finding', (items) => items.map((i) => i.textContent));
+  assert.deepEqual(findings, expected.summary.findings);
+  const causes = await page.$$eval('.resets-summary__cause', (items) => items.map((i) => i.dataset.cause));
+  assert.deepEqual(causes, expected.summary.by_cause.map((c) => c.cause));
+  const shown = await page.$$eval('.resets-summary__reset', (items) =>
+    items.map((i) => ({ frame: Number(i.dataset.frame), cause: i.dataset.cause })),
+  );
+  const resets = expected.connections.flatMap((c) => c.resets.map((r) => ({ frame: r.frame, cause: r.cause })));
+  assert.deepEqual(shown, resets);
+  // Each cause opens to its plain-language explanation.
+  await page.click('.resets-summary__cause summary');
+  const explanation = await page.$eval('.resets-summary__cause .resets-summary__explanation', (p) => p.textContent);
+  assert.match(explanation, /\w+/);
+  await page.screenshot({ path: path.join(shots, 'resets.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

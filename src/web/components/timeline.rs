@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::JsCast;
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -26,9 +25,10 @@ pub struct TimelineProps {
     pub on_brush: Callback<Option<TimeRange>>,
 }
 
-/// x in drawing units of a mouse event over the SVG.
-fn drawing_x(event: &MouseEvent) -> Option<f64> {
-    let svg: Element = event.current_target()?.dyn_into().ok()?;
+/// x in drawing units of a mouse event over the SVG. (The SVG is found by its node: Yew
+/// delegates events, so `current_target` is not the SVG.)
+fn drawing_x(svg: &NodeRef, event: &MouseEvent) -> Option<f64> {
+    let svg: Element = svg.cast()?;
     let rect = svg.get_bounding_client_rect();
     (rect.width() > 0.0).then(|| (f64::from(event.client_x()) - rect.left()) / rect.width() * WIDTH)
 }
@@ -41,29 +41,31 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     });
     // The drag in progress: where it started and where it is.
     let drag = use_state(|| None::<(f64, f64)>);
+    let svg = use_node_ref();
 
     let on_down = {
-        let drag = drag.clone();
+        let (drag, svg) = (drag.clone(), svg.clone());
         Callback::from(move |event: MouseEvent| {
-            if let Some(x) = drawing_x(&event) {
+            if let Some(x) = drawing_x(&svg, &event) {
                 event.prevent_default();
                 drag.set(Some((x, x)));
             }
         })
     };
     let on_move = {
-        let drag = drag.clone();
+        let (drag, svg) = (drag.clone(), svg.clone());
         Callback::from(move |event: MouseEvent| {
-            if let (Some((start, _)), Some(x)) = (*drag, drawing_x(&event)) {
+            if let (Some((start, _)), Some(x)) = (*drag, drawing_x(&svg, &event)) {
                 drag.set(Some((start, x)));
             }
         })
     };
     let on_up = {
         let (drag, model, on_brush) = (drag.clone(), model.clone(), props.on_brush.clone());
+        let svg = svg.clone();
         Callback::from(move |event: MouseEvent| {
             let Some((start, last)) = *drag else { return };
-            let end = drawing_x(&event).unwrap_or(last);
+            let end = drawing_x(&svg, &event).unwrap_or(last);
             drag.set(None);
             on_brush.emit(((end - start).abs() >= MIN_BRUSH).then(|| model.range(start, end)));
         })
@@ -94,7 +96,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     <span class="timeline__range">{ "Drag across the timeline to show only the connections active then." }</span>
                 }
             </div>
-            <svg class="timeline__svg" viewBox={format!("0 0 {WIDTH} {}", f(model.height()))} preserveAspectRatio="none"
+            <svg class="timeline__svg" ref={svg} viewBox={format!("0 0 {WIDTH} {}", f(model.height()))} preserveAspectRatio="none"
                 height={f(model.height())} onmousedown={on_down} onmousemove={on_move} onmouseup={on_up}>
                 { for model.bars.iter().enumerate().map(|(i, b)| html! {
                     <rect key={i} class={classes!("timeline__conn", b.reset.then_some("timeline__conn--rst"))}
