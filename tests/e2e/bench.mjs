@@ -1,7 +1,7 @@
 // Browser benchmark (not a test: node --test does not pick it up). `make bench-browser`, or
 //   node tests/e2e/bench.mjs [FILE...]     (default: target/bench/gen-100MB.pcap, gen-1GB.pcap)
 //
-// Serves the built page (dist/, from `make build`; nothing is built here), opens it in Debian's
+// Serves the built page (dist/, from `make build`, or BENCH_DIST; nothing is built here), opens it in Debian's
 // headless Chromium and, per file:
 //   - times the release CLI once on the same file (`rstscope analyze F --format json`), for the
 //     browser/native ratio;
@@ -277,7 +277,7 @@ async function main() {
   }
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: cargo build --release`);
   fs.mkdirSync(outDir, { recursive: true });
-  const server = await serveDist(path.join(root, 'dist'));
+  const server = await serveDist(path.resolve(root, process.env.BENCH_DIST ?? 'dist'));
   const browser = await launchBrowser();
   const results = [];
   let cancel = null;
