@@ -14,23 +14,34 @@ fn the_user_guide_explains_every_cause_as_the_page_does() {
     let readme = read("README.md");
     for cause in Cause::ALL {
         let heading = format!("### {} (`{}`)", cause.title(), cause.id());
-        let at = readme.find(&heading).unwrap_or_else(|| panic!("README.md lacks \"{heading}\""));
+        let at = readme
+            .find(&heading)
+            .unwrap_or_else(|| panic!("README.md lacks \"{heading}\""));
         let section = &readme[at..];
-        let section = &section[..section[4..].find("\n### ").map_or(section.len(), |end| end + 4)];
+        let section = &section[..section[4..]
+            .find("\n### ")
+            .map_or(section.len(), |end| end + 4)];
         assert!(
             section.contains(cause.explanation()),
             "README.md's section on {} differs from Cause::explanation():\n{}",
             cause.id(),
             cause.explanation()
         );
-        assert!(section.contains("*What to do:*"), "README.md says what to do about {}", cause.id());
+        assert!(
+            section.contains("*What to do:*"),
+            "README.md says what to do about {}",
+            cause.id()
+        );
     }
 }
 
 #[test]
 fn readme_and_cli_help_name_the_same_options() {
     let readme = read("README.md");
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_rstscope")).arg("--help").output().expect("runs");
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .arg("--help")
+        .output()
+        .expect("runs");
     let help = String::from_utf8_lossy(&help.stdout);
     for option in ["--format", "--packets"] {
         assert!(help.contains(option), "--help lacks {option}");

@@ -17,7 +17,9 @@ const TSHARK: &str = "/usr/bin/tshark";
 fn generate(name: &str, cfg: Config) -> (PathBuf, Stats) {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let file = std::fs::File::create(&path).expect("create capture");
-    let stats = model::generate(cfg, std::io::BufWriter::new(file)).expect("generate");
+    let stats = model::Generator::new(cfg, std::io::BufWriter::new(file))
+        .run()
+        .expect("generate");
     (path, stats)
 }
 

@@ -90,6 +90,22 @@ fn peak_memory<T>(work: impl FnOnce() -> T) -> (T, usize) {
 
 const MIB: usize = 1024 * 1024;
 
+/// The measurements below mean something: an allocation is seen, and freed memory is not.
+#[test]
+fn the_allocator_counts_peak_memory() {
+    let ((), peak) = peak_memory(|| {
+        let big = vec![1u8; 10 * MIB];
+        std::hint::black_box(&big);
+    });
+    assert!((10 * MIB..11 * MIB).contains(&peak), "{peak}");
+    let ((), peak) = peak_memory(|| {
+        for _ in 0..100 {
+            std::hint::black_box(vec![1u8; MIB]);
+        }
+    });
+    assert!((MIB..2 * MIB).contains(&peak), "{peak}");
+}
+
 // --- running the analysis ---
 
 /// Feeds `chunks` to a fresh `Analyzer` and returns the report.

@@ -13,6 +13,7 @@ use rstscope::web::components::{
 };
 use rstscope::web::protocol::JobId;
 use rstscope::web::state::{Action, Phase, State};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
 use yew::Reducible;
@@ -95,16 +96,20 @@ fn mount_point() -> Element {
     div
 }
 
-/// Lets Yew's scheduler (which runs on the microtask queue) render, until `done` holds.
+/// Lets the browser's event loop turn (Yew renders from its scheduler, which may defer work
+/// to a later task), until `done` holds: a bounded number of turns, not a timed wait.
 async fn rendered(root: &Element, done: impl Fn(&Element) -> bool) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         if done(root) {
             return;
         }
-        let tick = js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL);
-        wasm_bindgen_futures::JsFuture::from(tick)
+        let turn = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = gloo::utils::window()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        wasm_bindgen_futures::JsFuture::from(turn)
             .await
-            .expect("microtask");
+            .expect("a turn of the event loop");
     }
     panic!("the component did not render: {}", root.inner_html());
 }
@@ -114,7 +119,11 @@ async fn connection_table_has_one_row_per_connection_and_marks_resets() {
     let root = mount_point();
     yew::Renderer::<ConnectionTable>::with_root_and_props(
         root.clone(),
-        ConnectionTableProps { report: report() },
+        ConnectionTableProps {
+            report: report(),
+            time_range: None,
+            on_open: yew::Callback::noop(),
+        },
     )
     .render();
     rendered(&root, |r| {
@@ -322,7 +331,10 @@ async fn the_diagram_of_a_reset_connection_draws_the_rst_arrow_as_evidence() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") == 6).await;
+    rendered(&root, |r| {
+        count(r, "g.sequence-diagram__arrow[data-pos]") == 6
+    })
+    .await;
     let rst = root
         .query_selector("g.sequence-diagram__arrow--rst[data-pos]")
         .unwrap()
@@ -331,9 +343,18 @@ async fn the_diagram_of_a_reset_connection_draws_the_rst_arrow_as_evidence() {
     assert!(rst
         .class_list()
         .contains("sequence-diagram__arrow--evidence"));
-    assert_eq!(count(&root, ".sequence-diagram__arrow--evidence[data-pos]"), 2);
-    assert_eq!(count(&root, ".sequence-diagram__arrow--handshake[data-pos]"), 2);
-    assert_eq!(count(&root, ".sequence-diagram__arrow--dup-ack[data-pos]"), 1);
+    assert_eq!(
+        count(&root, ".sequence-diagram__arrow--evidence[data-pos]"),
+        2
+    );
+    assert_eq!(
+        count(&root, ".sequence-diagram__arrow--handshake[data-pos]"),
+        2
+    );
+    assert_eq!(
+        count(&root, ".sequence-diagram__arrow--dup-ack[data-pos]"),
+        1
+    );
     assert!(rst.text_content().unwrap().contains("[RST, ACK]"));
     // Two lanes and a legend.
     assert_eq!(count(&root, "line.sequence-diagram__lane"), 2);
@@ -360,7 +381,9 @@ fn press(root: &Element, key: &str) {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key(key);
     init.set_bubbles(true);
-    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     root.query_selector(".sequence-diagram__scroll")
         .unwrap()
         .expect("the scrolling diagram")
@@ -384,9 +407,25 @@ async fn keys_move_the_selection_between_packets_and_problems() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") == 6).await;
+    rendered(&root, |r| {
+        count(r, "g.sequence-diagram__arrow[data-pos]") == 6
+    })
+    .await;
     assert_eq!(selected_frame(&root), None);
-    press(&root, "ArrowDown");
+    let arrow: web_sys::HtmlElement = root
+        .query_selector("g[data-pos='0'] line")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let click = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &{
+        let i = web_sys::MouseEventInit::new();
+        i.set_bubbles(true);
+        i
+    })
+    .unwrap();
+    arrow.dispatch_event(&click).unwrap();
+    rendered(&root, |r| selected_frame(r).as_deref() == Some("1")).await;
+    press(&root, "ArrowUp");
     rendered(&root, |r| selected_frame(r).as_deref() == Some("1")).await;
     press(&root, "ArrowDown");
     rendered(&root, |r| selected_frame(r).as_deref() == Some("2")).await;
@@ -441,7 +480,10 @@ async fn a_100k_packet_connection_draws_only_its_first_screen() {
         },
     )
     .render();
-    rendered(&root, |r| count(r, "g.sequence-diagram__arrow[data-pos]") > 0).await;
+    rendered(&root, |r| {
+        count(r, "g.sequence-diagram__arrow[data-pos]") > 0
+    })
+    .await;
     let millis = performance.now() - started;
     let drawn = count(&root, "g.sequence-diagram__arrow[data-pos]");
     console_log!("100,000-packet connection: first screen of {drawn} arrows in {millis:.1} ms");

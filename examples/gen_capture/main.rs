@@ -23,8 +23,9 @@ use std::process::ExitCode;
 use model::{Config, Format, Kind, Limit};
 
 const USAGE: &str =
-    "usage: gen_capture --out FILE (--size SIZE | --packets N) [--seed N] [--format pcap|pcapng]
-  SIZE: bytes, or with a unit: 500KB, 100MB, 1GB (powers of 1000)";
+    "usage: gen_capture --out FILE (--size SIZE | --packets N) [--seed N] [--format pcap|pcapng] [--truth FILE]
+  SIZE: bytes, or with a unit: 500KB, 100MB, 1GB (powers of 1000)
+  --truth FILE: one line per TCP connection: client, server, the kind of connection generated";
 
 fn parse_size(s: &str) -> Option<u64> {
     let upper = s.to_ascii_uppercase();
@@ -47,11 +48,13 @@ fn main() -> ExitCode {
     let mut limit = None;
     let mut seed = 1u64;
     let mut format = None;
+    let mut truth = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next();
         let ok = match arg.as_str() {
             "--out" => value().map(|v| out = Some(v)).is_some(),
+            "--truth" => value().map(|v| truth = Some(v)).is_some(),
             "--size" => value()
                 .and_then(|v| parse_size(&v))
                 .map(|b| limit = Some(Limit::Bytes(b)))
@@ -108,7 +111,17 @@ fn main() -> ExitCode {
         limit,
         format,
     };
-    let stats = match model::generate(cfg, BufWriter::with_capacity(1 << 20, file)) {
+    let mut generator = model::Generator::new(cfg, BufWriter::with_capacity(1 << 20, file));
+    if let Some(path) = &truth {
+        match File::create(path) {
+            Ok(f) => generator = generator.with_truth(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("gen_capture: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let stats = match generator.run() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gen_capture: {out}: {e}");

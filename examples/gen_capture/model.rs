@@ -1274,6 +1274,8 @@ pub struct Generator<W: Write> {
     bursts: Vec<u64>,
     stats: Stats,
     last_t: u64,
+    /// Where each TCP connection's kind is written, if asked (`with_truth`).
+    truth: Option<Box<dyn Write>>,
 }
 
 impl<W: Write> Generator<W> {
@@ -1317,6 +1319,7 @@ impl<W: Write> Generator<W> {
             bursts,
             stats: Stats::default(),
             last_t: 0,
+            truth: None,
         };
         g.schedule(0, Source::Spawn);
         g.schedule(g.other_interval as u64 / 2, Source::Other);
@@ -1355,6 +1358,13 @@ impl<W: Write> Generator<W> {
             g.start(conn);
         }
         g
+    }
+
+    /// Also writes the ground truth: one tab-separated line per TCP connection, in order of
+    /// first packet: client, server (as the report writes them), the [`Kind`] that made it.
+    pub fn with_truth(mut self, truth: impl Write + 'static) -> Generator<W> {
+        self.truth = Some(Box::new(truth));
+        self
     }
 
     fn schedule(&mut self, t: u64, source: Source) {
@@ -1678,6 +1688,9 @@ impl<W: Write> Generator<W> {
             }
         }
         self.out.flush()?;
+        if let Some(truth) = &mut self.truth {
+            truth.flush()?;
+        }
         self.stats.duration_ns = self.last_t;
         self.stats.planned_duration_ns = self.duration;
         Ok(self.stats)
@@ -1701,6 +1714,14 @@ impl<W: Write> Generator<W> {
                     }
                     if let Some(k) = conn.kind {
                         self.stats.connections_by_kind[k.index()] += 1;
+                        if let Some(truth) = &mut self.truth {
+                            writeln!(
+                                truth,
+                                "{}\t{}\t{k:?}",
+                                endpoint(conn.client, conn.cport),
+                                endpoint(conn.server, conn.sport)
+                            )?;
+                        }
                     }
                 }
                 self.stats.tcp_packets += 1;
@@ -1765,6 +1786,14 @@ fn host_addrs(ci: usize, si: usize, v6: bool) -> (Addr, Addr) {
             Addr::V4([10, 1, (ci / 250) as u8, (ci % 250) as u8 + 1]),
             Addr::V4([10, 20, (si / 250) as u8, (si % 250) as u8 + 1]),
         )
+    }
+}
+
+/// "10.0.0.1:40000" or "[fd00::1]:40000", as the report writes endpoints.
+fn endpoint(addr: Addr, port: u16) -> String {
+    match addr {
+        Addr::V4(a) => format!("{}:{port}", std::net::Ipv4Addr::from(a)),
+        Addr::V6(a) => format!("[{}]:{port}", std::net::Ipv6Addr::from(a)),
     }
 }
 
@@ -1935,9 +1964,4 @@ fn build_arp(out: &mut Vec<u8>, conn: &Conn, reply: bool) {
         .arp(arp)
         .write(out)
         .expect("writing to a Vec cannot fail");
-}
-
-/// Writes a whole capture to `out` (buffered by the caller).
-pub fn generate<W: Write>(cfg: Config, out: W) -> io::Result<Stats> {
-    Generator::new(cfg, out).run()
 }

@@ -100,12 +100,14 @@ pub struct Burst {
 }
 
 /// Whether a verdict may be part of a mass reset: a genuine RST that ended an open connection
-/// (abortive close, or data after close), which is what a dying process leaves behind.
+/// (abortive close, data after close, or a genuine reset after a quiet spell), which is what a
+/// dying process leaves behind. An endpoint's own idle timers run per connection and do not
+/// fire on many connections within milliseconds: when they seem to, the process went away.
 fn joins_mass_reset(f: &Found) -> bool {
     f.verdict.sender != Sender::Middlebox
         && matches!(
             f.verdict.cause,
-            Cause::AbortiveClose | Cause::DataAfterClose
+            Cause::AbortiveClose | Cause::DataAfterClose | Cause::IdleTimeout
         )
 }
 

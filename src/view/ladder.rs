@@ -297,13 +297,13 @@ pub fn step_zoom(zoom: f64, dir: i32) -> f64 {
 }
 
 /// Width of the drawing, in pixels.
-pub const WIDTH: f64 = 820.0;
+pub const WIDTH: f64 = 700.0;
 /// x of the time column's right edge.
 const TIME_X: f64 = 104.0;
 /// x of the client's and server's lanes, and of the middlebox's.
-const CLIENT_X: f64 = 170.0;
-const SERVER_X: f64 = 780.0;
-const MIDDLEBOX_X: f64 = 475.0;
+const CLIENT_X: f64 = 150.0;
+const SERVER_X: f64 = 650.0;
+const MIDDLEBOX_X: f64 = 400.0;
 
 /// Who a lane stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,6 +331,17 @@ pub struct Lane {
     pub x: f64,
     /// What the lane's heading says.
     pub title: String,
+}
+
+impl Lane {
+    /// Where the heading goes and its SVG `text-anchor`: centred over the lane, but kept
+    /// inside the drawing at the right edge (an IPv6 server is long).
+    pub fn title_at(&self) -> (f64, &'static str) {
+        match self.role {
+            LaneRole::Server => (WIDTH - 4.0, "end"),
+            LaneRole::Client | LaneRole::Middlebox => (self.x, "middle"),
+        }
+    }
 }
 
 /// A folded idle gap: drawn as a marked band between two packets.
@@ -738,9 +749,10 @@ pub fn svg(packets: &ConnectionPackets, ladder: &Ladder, css: &str) -> String {
     for lane in ladder.lanes() {
         let _ = writeln!(
             out,
-            "<text class=\"sequence-diagram__lane-title sequence-diagram__lane-title--{id}\" x=\"{x}\" y=\"{y}\" text-anchor=\"middle\">{t}</text>",
+            "<text class=\"sequence-diagram__lane-title sequence-diagram__lane-title--{id}\" x=\"{x}\" y=\"{y}\" text-anchor=\"{anchor}\">{t}</text>",
             id = lane.role.id(),
-            x = lane.x,
+            x = lane.title_at().0,
+            anchor = lane.title_at().1,
             y = HEADER / 2.0,
             t = escape(&lane.title),
         );
@@ -1174,7 +1186,7 @@ mod tests {
         assert_eq!(duration_text(850 * MS), "850 ms");
         assert_eq!(duration_text(242_000 * MS), "4 min 02 s");
         assert_eq!(
-            duration_text(3 * 3600_000 * MS + 300_000 * MS),
+            duration_text(3 * 3_600_000 * MS + 300_000 * MS),
             "3 h 05 min"
         );
         assert_eq!(flags_text(TcpFlags(0)), "<none>");

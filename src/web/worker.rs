@@ -18,7 +18,7 @@ use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
 use super::protocol::{FromWorker, JobId};
 use crate::capture::{Decoder, Event, PacketIdx};
-use crate::diagnosis::{Diagnosis, Sender, TtlObserver};
+use crate::diagnosis::{Diagnosis, Sender};
 use crate::flow::StreamId;
 use crate::pipeline::{Analysis, Analyzer};
 use crate::report::Report;
@@ -210,7 +210,7 @@ fn packets(kept: &RefCell<Option<Kept>>, job: JobId, stream: StreamId) -> FromWo
     let analysis = &k.analysis;
     let diagnosis = k
         .diagnosis
-        .get_or_insert_with(|| crate::diagnosis::diagnose(analysis, &TtlObserver::new()));
+        .get_or_insert_with(|| crate::diagnosis::diagnose(analysis, &analysis.ttls));
     if let Some(d) = crate::diagnosis::connection(diagnosis, stream) {
         for reset in &d.resets {
             connection.middlebox |= reset.sender == Sender::Middlebox;

@@ -17,7 +17,7 @@
 // Then, on the last (largest) file, a second run that clicks Cancel once the progress bar has
 // moved, and expects the cancellation notice (.app__notice); then a small capture to show the
 // page still works. Results: a markdown table on stdout and in target/bench/browser-results.md.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,31 +40,45 @@ function log(...args) {
   console.error('[bench-browser]', ...args);
 }
 
-/** Resident memory (bytes) of every Chromium renderer process. */
+/** Resident memory (bytes) of the renderer processes of the Chromium this script started
+ * (descendants of this process: other engineers' browsers are not counted). */
 function rendererRss() {
-  let total = 0;
+  const parent = new Map();
+  const info = new Map();
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chromium') || !cmd.includes('--type=renderer')) continue;
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      total += kb * 1024;
+      parent.set(pid, /PPid:\s+(\d+)/.exec(status)?.[1]);
+      info.set(pid, { status, cmd: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') });
     } catch {
       // The process ended between the listing and the read.
     }
   }
+  const mine = (pid) => {
+    for (let p = pid, hops = 0; p && p !== '0' && hops < 20; p = parent.get(p), hops += 1) {
+      if (p === String(process.pid)) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, { status, cmd }] of info) {
+    if (!cmd.includes('--type=renderer') || !mine(pid)) continue;
+    total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  }
   return total;
 }
 
+/** One native run, its JSON written to a file (not piped through node, which would slow it). */
 function nativeRun(file) {
+  const out = path.join(outDir, `native-${path.basename(file)}.json`);
+  const fd = fs.openSync(out, 'w');
   const started = process.hrtime.bigint();
-  const json = execFileSync(cli, ['analyze', file, '--format', 'json'], {
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
+  const run = spawnSync(cli, ['analyze', file, '--format', 'json'], { stdio: ['ignore', fd, 'inherit'] });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const report = JSON.parse(json);
+  fs.closeSync(fd);
+  if (run.status !== 0) throw new Error(`${cli} failed on ${file}`);
+  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+  fs.rmSync(out);
   return { seconds, packets: report.capture.packets, connections: report.connections.length };
 }
 
@@ -249,15 +263,15 @@ function table(results, cancel) {
   lines.push('Time from the file input\'s change event to the summary and the table in the page (page clock);');
   lines.push('"worker" is the page\'s own "Analysed in". Native: one `rstscope analyze F --format json` run.');
   lines.push('');
-  lines.push('| file | size | packets | native s | page: summary s | page: table s | worker s | browser/native | packets/s (page) | JS heap peak MB | renderer RSS peak MB | progress values seen | table rows drawn | problems |');
+  lines.push('| file | size | packets | native s | page: summary s | page: table s | worker s | browser/native | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(2)} | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
+      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(2)} | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
       continue;
     }
     const s = r.shownMs / 1000;
-    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(2)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
+    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(2)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
   }
   const marks = results.flatMap((r) => (r.marks ?? []).map((m) => `${r.file}: ${m.name} at ${m.at.toFixed(0)} ms`));
   lines.push('');

@@ -93,7 +93,10 @@ test('a reset connection opens as a sequence diagram that keys, export and Back 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('.sequence-diagram__export')]);
   assert.equal(download.suggestedFilename(), `tcp-stream-${reset.stream}.svg`);
   const svg = fs.readFileSync(await download.path(), 'utf8');
-  const parsed = await page.evaluate((text) => {
+  // Parsed in a blank page: the app's Content-Security-Policy (rightly) refuses the file's
+  // inline <style> if it is parsed there.
+  const blank = await browser.newPage();
+  const parsed = await blank.evaluate((text) => {
     const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
     return {
       root: doc.documentElement.nodeName,
@@ -103,10 +106,12 @@ test('a reset connection opens as a sequence diagram that keys, export and Back 
       styled: doc.querySelector('style')?.textContent.includes('.sequence-diagram__arrow--rst') ?? false,
     };
   }, svg);
+  await blank.close();
   assert.deepEqual(parsed, { root: 'svg', error: null, arrows: reset.packets, rst: parsed.rst, styled: true });
   assert.ok(parsed.rst >= 1);
 
   // Escape closes the detail pane; Back returns to the table.
+  await page.focus('.sequence-diagram__scroll');
   await page.keyboard.press('Escape');
   await page.waitForSelector('.detail-pane', { state: 'detached' });
   await page.goBack();
@@ -130,7 +135,9 @@ test('brushing the timeline filters the connection table', async () => {
   await page.setInputFiles('input.drop-zone__input', scenario);
   await page.waitForSelector('tr.connection-table__row');
   const all = await page.$$eval('tr.connection-table__row', (rows) => rows.length);
-  const box = await (await page.$('.timeline__svg')).boundingBox();
+  const timeline = await page.$('.timeline__svg');
+  await timeline.scrollIntoViewIfNeeded();
+  const box = await timeline.boundingBox();
   // Drag across the first tenth of the capture.
   await page.mouse.move(box.x + 2, box.y + box.height / 3);
   await page.mouse.down();

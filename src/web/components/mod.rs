@@ -13,8 +13,8 @@ mod timeline;
 
 pub use capture_summary::{CaptureSummary, CaptureSummaryProps};
 pub use connection_table::{ConnectionTable, ConnectionTableProps};
-pub use drop_zone::{DropZone, DropZoneProps};
 pub use detail_pane::{DetailPane, DetailPaneProps};
+pub use drop_zone::{DropZone, DropZoneProps};
 pub use explorer::{Explorer, ExplorerProps};
 pub use progress_bar::{ProgressBar, ProgressBarProps};
 pub use resets_summary::{ResetsSummary, ResetsSummaryProps};

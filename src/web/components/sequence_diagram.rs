@@ -18,6 +18,8 @@ pub const DIAGRAM_CSS: &str = include_str!("../../../styles/sequence-diagram.css
 
 /// The viewport assumed before the diagram has been laid out once.
 const DEFAULT_VIEWPORT: f64 = 600.0;
+/// Right edge of the time column (as `view::ladder` lays it out).
+const TIME_X: f64 = 104.0;
 /// Height of the lane headings above the scrolling diagram.
 const HEAD_HEIGHT: f64 = 30.0;
 
@@ -89,7 +91,7 @@ fn draw_arrow(a: &Arrow, selected: bool, row: f64) -> Html {
             <line class="sequence-diagram__line" x1={format!("{}", a.x1)} y1={format!("{:.1}", a.y1)}
                 x2={format!("{}", a.x2)} y2={format!("{:.1}", a.y2)} />
             <polygon class="sequence-diagram__head" points={arrow_head(a)} />
-            <text class="sequence-diagram__time" x="104" y={format!("{:.1}", a.y1 + 4.0)} text-anchor="end">{ a.time.clone() }</text>
+            <text class="sequence-diagram__time" x={format!("{}", TIME_X)} y={format!("{:.1}", a.y1 + 4.0)} text-anchor="end">{ a.time.clone() }</text>
             if !a.label.is_empty() {
                 <text class="sequence-diagram__label" x={format!("{}", a.label_x)} y={format!("{:.1}", a.label_y)} text-anchor="middle">{ a.label.clone() }</text>
             }
@@ -295,7 +297,7 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
     let titles = layout.lanes().iter().map(|lane| {
         html! {
             <text key={lane.role.id()} class={format!("sequence-diagram__lane-title sequence-diagram__lane-title--{}", lane.role.id())}
-                x={format!("{}", lane.x)} y="20" text-anchor="middle">{ lane.title.clone() }</text>
+                x={format!("{}", lane.title_at().0)} y="20" text-anchor={lane.title_at().1}>{ lane.title.clone() }</text>
         }
     });
     let tip = hover
