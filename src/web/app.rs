@@ -57,6 +57,10 @@ fn start_analyst(
         let dispatch = dispatch.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let text = event.data().as_string().unwrap_or_default();
+            // The report is the one large message: mark its arrival before it is parsed.
+            if text.starts_with(r#"{"kind":"done""#) {
+                mark("rstscope:report-received");
+            }
             let action = match FromWorker::from_json(&text) {
                 Ok(FromWorker::Ready) => {
                     dispatch.dispatch(Action::WorkerReady);
@@ -160,6 +164,14 @@ fn register_service_worker(dispatch: UseReducerDispatcher<State>) {
     }
 }
 
+/// Sets a performance mark (the browser benchmark, tests/e2e/bench.mjs, reads them): when a
+/// file was chosen, when its report arrived from the worker, and when it was first shown.
+fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 /// The page.
 #[component]
 pub fn App() -> Html {
@@ -189,6 +201,7 @@ pub fn App() -> Html {
         let dispatch = state.dispatcher();
         let analyst = analyst.clone();
         Callback::from(move |file: File| {
+            mark("rstscope:file-selected");
             let job = {
                 let mut next = next_job.borrow_mut();
                 *next += 1;
@@ -246,6 +259,14 @@ pub fn App() -> Html {
             let _ = window.location().set_hash(&format!("stream={stream}"));
         }
     });
+    {
+        let shown = matches!(state.phase, Phase::Done { .. });
+        use_effect_with((shown, state.job), move |&(shown, _)| {
+            if shown {
+                mark("rstscope:report-shown");
+            }
+        });
+    }
     let file_name = state.file_name.clone().unwrap_or_default();
     let body = match &state.phase {
         Phase::Idle => html! {},
