@@ -2,6 +2,8 @@
 //! and Wireshark's per-flow sequence-analysis state (`tcp_flow_t` and
 //! `tcp_analyze_seq_flow_info_t` in `epan/dissectors/packet-tcp.c`).
 
+use std::cell::Cell;
+
 use crate::capture::Timestamp;
 use crate::dissect::TcpSegment;
 use crate::seq::{SeqNum, SeqUnwrapper};
@@ -120,6 +122,100 @@ pub(super) struct Unacked {
     pub next_seq: SeqNum,
 }
 
+/// The segments a direction sent that are not acknowledged yet, in the order they were sent.
+///
+/// Long one-way captures keep thousands of them here (up to [`MAX_UNACKED_SEGMENTS`]), and every
+/// data segment asks for their lowest and highest position (bytes in flight) while every ACK is
+/// applied to them: scanning the list each time made the analysis quadratic in a connection's
+/// length. So the bounds are cached (recomputed only after the list shrank or before positions
+/// were known), and an ACK number already applied, with nothing pushed since, is not applied
+/// again: doing so would change nothing.
+#[derive(Debug, Clone, Default)]
+pub(super) struct UnackedSegments {
+    items: Vec<Unacked>,
+    /// Lowest `seq` and highest `next_seq` position among `items`; `None` when unknown.
+    bounds: Cell<Option<(i64, i64)>>,
+    /// The ACK number last applied, with no segment pushed since.
+    settled_ack: Option<SeqNum>,
+}
+
+impl UnackedSegments {
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Remembers a segment just sent.
+    pub(super) fn push(&mut self, segment: Unacked, positions: &SeqUnwrapper) {
+        let known = positions.highest().is_some();
+        let bounds = match (self.bounds.get(), known) {
+            (Some((lo, hi)), true) => Some((
+                lo.min(positions.peek(segment.seq)),
+                hi.max(positions.peek(segment.next_seq)),
+            )),
+            (None, true) if self.items.is_empty() => Some((
+                positions.peek(segment.seq),
+                positions.peek(segment.next_seq),
+            )),
+            _ => None,
+        };
+        self.items.push(segment);
+        self.bounds.set(bounds);
+        self.settled_ack = None;
+    }
+
+    /// The lowest `seq` and highest `next_seq` position of the segments; `None` when empty.
+    pub(super) fn bounds(&self, positions: &SeqUnwrapper) -> Option<(i64, i64)> {
+        if self.items.is_empty() {
+            return None;
+        }
+        if let Some(bounds) = self.bounds.get() {
+            return Some(bounds);
+        }
+        let lo = self.items.iter().map(|u| positions.peek(u.seq)).min()?;
+        let hi = self
+            .items
+            .iter()
+            .map(|u| positions.peek(u.next_seq))
+            .max()?;
+        if positions.highest().is_some() {
+            self.bounds.set(Some((lo, hi)));
+        }
+        Some((lo, hi))
+    }
+
+    /// Applies an acknowledgement number: drops the segments it covers, trims the one it
+    /// covers in part, and returns the segment it acknowledges exactly (the oldest such).
+    pub(super) fn apply_ack(&mut self, ack: SeqNum) -> Option<Unacked> {
+        if self.settled_ack == Some(ack) {
+            return None;
+        }
+        let mut acked = None;
+        let before = self.items.len();
+        let mut trimmed = false;
+        self.items.retain_mut(|u| {
+            if ack == u.next_seq {
+                acked.get_or_insert(*u);
+                false
+            } else if ack.is_after(u.seq) && ack.is_at_or_before(u.next_seq) {
+                u.seq = ack;
+                trimmed = true;
+                true
+            } else {
+                u.next_seq.is_after(ack)
+            }
+        });
+        if trimmed || self.items.len() != before {
+            self.bounds.set(None);
+        }
+        self.settled_ack = Some(ack);
+        acked
+    }
+}
+
 /// Counters of one direction, for the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EndpointStats {
@@ -179,7 +275,7 @@ pub struct Endpoint {
     pub(super) last_findings: Findings,
     /// Bytes in flight can be trusted (Wireshark's `valid_bif`).
     pub(super) valid_bif: bool,
-    pub(super) unacked: Vec<Unacked>,
+    pub(super) unacked: UnackedSegments,
     /// SACK blocks of this direction's latest segment.
     pub(super) sack: [(SeqNum, SeqNum); 4],
     pub(super) sack_count: u8,
@@ -203,7 +299,7 @@ impl Default for Endpoint {
             dup_acks: DupAcks::Count(0),
             last_findings: Findings::NONE,
             valid_bif: true,
-            unacked: Vec::new(),
+            unacked: UnackedSegments::default(),
             sack: [(SeqNum(0), SeqNum(0)); 4],
             sack_count: 0,
         }

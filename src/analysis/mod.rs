@@ -413,12 +413,15 @@ fn advance(fwd: &mut Endpoint, s: &Seg, probe: bool, findings: Findings, record_
     if s.occupies_sequence_space() && fwd.unacked.len() < MAX_UNACKED_SEGMENTS {
         // Wireshark adds the SYN/FIN's sequence number only for segments it remembers.
         next = next.wrapping_add(u32::from(s.has_syn_fin()));
-        fwd.unacked.push(Unacked {
-            record: record_pos,
-            ts: s.ts,
-            seq: s.seq,
-            next_seq: next,
-        });
+        fwd.unacked.push(
+            Unacked {
+                record: record_pos,
+                ts: s.ts,
+                seq: s.seq,
+                next_seq: next,
+            },
+            &fwd.positions,
+        );
     }
     if !probe && (next.is_after(fwd.next_seq) || !is_known(fwd.next_seq)) {
         fwd.next_seq = next;
@@ -443,21 +446,9 @@ fn advance(fwd: &mut Endpoint, s: &Seg, probe: bool, findings: Findings, record_
 /// `tcp.analysis.acks_frame` and the ACK RTT). As in Wireshark, the ACK number is used whether
 /// or not the ACK flag is set.
 fn take_acked(rev: &mut Endpoint, ack: SeqNum, now: Timestamp) -> Option<AckOf> {
-    let mut acked = None;
-    rev.unacked.retain_mut(|u| {
-        if ack == u.next_seq {
-            acked.get_or_insert((u.record, u.ts));
-            false
-        } else if ack.is_after(u.seq) && ack.is_at_or_before(u.next_seq) {
-            u.seq = ack;
-            true
-        } else {
-            u.next_seq.is_after(ack)
-        }
-    });
-    acked.map(|(record, ts): (u32, Timestamp)| AckOf {
-        record,
-        rtt_ns: now.0.saturating_sub(ts.0),
+    rev.unacked.apply_ack(ack).map(|u| AckOf {
+        record: u.record,
+        rtt_ns: now.0.saturating_sub(u.ts.0),
     })
 }
 
@@ -470,16 +461,7 @@ fn bytes_in_flight(fwd: &Endpoint, rev: &Endpoint, s: &Seg) -> Option<u32> {
     if s.len == 0 || fwd.unacked.is_empty() || !fwd.valid_bif {
         return None;
     }
-    let first = fwd
-        .unacked
-        .iter()
-        .map(|u| fwd.positions.peek(u.seq))
-        .min()?;
-    let last = fwd
-        .unacked
-        .iter()
-        .map(|u| fwd.positions.peek(u.next_seq))
-        .max()?;
+    let (first, last) = fwd.unacked.bounds(&fwd.positions)?;
     let sacked: i64 = rev
         .sack
         .iter()
