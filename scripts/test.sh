@@ -23,7 +23,8 @@ step "native tests (unit, integration, corpus)"
 cargo test --release
 
 step "components in headless Chromium (wasm-bindgen-test)"
-CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web
+# Release, as the page is built: it shares its compiled dependencies with the Trunk build below.
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test web
 
 step "release build of the page, at / and under the Pages sub-path /rstscope/"
 cargo build --release --bin rstscope
