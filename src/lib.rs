@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod capture;
 pub mod diagnosis;
 pub mod dissect;
+pub mod export;
 pub mod flow;
 pub mod pipeline;
 pub mod report;

@@ -90,6 +90,19 @@ impl PacketLocation {
         }
     }
 
+    /// A location built from its parts (offsets beyond 2^48 bytes are cut to their low 48
+    /// bits, as the pipeline's are).
+    pub fn new(offset: u64, link_type: LinkType, captured: u32, orig_len: u32) -> PacketLocation {
+        PacketLocation {
+            // Splitting a 48-bit offset into its low 32 and high 16 bits.
+            offset_lo: offset as u32,
+            offset_hi: (offset >> 32) as u16,
+            link_type: link_type.0,
+            captured,
+            orig_len,
+        }
+    }
+
     /// Byte offset of the captured bytes in the (decompressed) capture stream.
     pub fn offset(&self) -> u64 {
         (u64::from(self.offset_hi) << 32) | u64::from(self.offset_lo)

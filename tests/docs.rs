@@ -48,3 +48,18 @@ fn readme_and_cli_help_name_the_same_options() {
         assert!(readme.contains(option), "README.md lacks {option}");
     }
 }
+
+#[test]
+fn readme_documents_every_csv_column() {
+    let readme = read("README.md");
+    let at = readme
+        .find("- **CSV**")
+        .expect("README.md describes the CSV export");
+    let section = &readme[at..at + readme[at..].find("- **JSON**").expect("then the JSON")];
+    for column in rstscope::view::export::CSV_COLUMNS {
+        assert!(
+            section.contains(&format!("`{column}`")),
+            "README.md's CSV export lacks the column `{column}`"
+        );
+    }
+}

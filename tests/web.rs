@@ -123,6 +123,8 @@ async fn connection_table_has_one_row_per_connection_and_marks_resets() {
             report: report(),
             time_range: None,
             on_open: yew::Callback::noop(),
+            file_name: "trace.pcapng.gz".into(),
+            on_export: yew::Callback::noop(),
         },
     )
     .render();
@@ -312,6 +314,7 @@ fn reset_connection() -> Rc<ConnectionPackets> {
         ],
         evidence: vec![3, 5],
         middlebox: false,
+        bases: Default::default(),
     })
 }
 
@@ -489,4 +492,85 @@ async fn a_100k_packet_connection_draws_only_its_first_screen() {
     console_log!("100,000-packet connection: first screen of {drawn} arrows in {millis:.1} ms");
     assert!(drawn < 500, "{drawn} arrows drawn");
     assert!(drawn >= 10);
+}
+
+use rstscope::view::time::Zone;
+use rstscope::web::components::{ShortcutHelp, ShortcutHelpProps, SHORTCUTS};
+use rstscope::web::state::Toggle;
+
+#[wasm_bindgen_test]
+fn display_choices_toggle_and_default_to_utc_relative_and_closed() {
+    let state = Rc::new(State::default());
+    assert_eq!(
+        (state.zone, state.absolute_seq, state.help),
+        (Zone::Utc, false, false)
+    );
+    let state = state
+        .reduce(Action::Toggle(Toggle::Zone))
+        .reduce(Action::Toggle(Toggle::Seq))
+        .reduce(Action::Toggle(Toggle::Help));
+    assert_eq!(
+        (state.zone, state.absolute_seq, state.help),
+        (Zone::Local, true, true)
+    );
+    let state = state.reduce(Action::CloseHelp);
+    assert!(!state.help);
+    // Closing a closed help changes nothing.
+    let same = state.clone().reduce(Action::CloseHelp);
+    assert!(Rc::ptr_eq(&state, &same));
+    let state = state.reduce(Action::Toggle(Toggle::Zone));
+    assert_eq!(state.zone, Zone::Utc);
+}
+
+#[wasm_bindgen_test]
+async fn shortcut_help_lists_every_shortcut_focuses_close_and_escape_closes() {
+    let root = mount_point();
+    let closed = Rc::new(std::cell::Cell::new(0));
+    let on_close = {
+        let closed = closed.clone();
+        Callback::from(move |()| closed.set(closed.get() + 1))
+    };
+    yew::Renderer::<ShortcutHelp>::with_root_and_props(
+        root.clone(),
+        ShortcutHelpProps { on_close },
+    )
+    .render();
+    rendered(&root, |r| {
+        r.query_selector(".shortcut-help__dialog")
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    let dialog = root
+        .query_selector(".shortcut-help__dialog")
+        .unwrap()
+        .unwrap();
+    assert_eq!(dialog.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    assert_eq!(
+        root.query_selector_all(".shortcut-help__item")
+            .unwrap()
+            .length() as usize,
+        SHORTCUTS.len()
+    );
+    // Focus moves to the close button once the effect has run.
+    rendered(&root, |_| {
+        gloo::utils::document()
+            .active_element()
+            .is_some_and(|e| e.class_list().contains("shortcut-help__close"))
+    })
+    .await;
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    gloo::utils::document()
+        .active_element()
+        .unwrap()
+        .dispatch_event(&event)
+        .unwrap();
+    assert_eq!(closed.get(), 1);
 }

@@ -102,6 +102,39 @@ pub struct ConnectionPackets {
     /// The diagnosis suspects a middlebox: a third lane is drawn.
     #[serde(default)]
     pub middlebox: bool,
+    /// Each direction's base sequence number (Wireshark's `base_seq`, usually the ISN), to
+    /// show absolute numbers; `None` when unknown.
+    #[serde(default)]
+    pub bases: SeqBases,
+}
+
+/// Each direction's base sequence number: relative numbers count from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SeqBases {
+    /// Of the client's sequence numbers.
+    pub client: Option<u32>,
+    /// Of the server's sequence numbers.
+    pub server: Option<u32>,
+}
+
+impl SeqBases {
+    /// `p` with its sequence and acknowledgement numbers absolute, as on the wire. A number
+    /// whose base is unknown stays relative; an acknowledgement number without ACK stays 0.
+    pub fn absolute(&self, p: &LadderPacket) -> LadderPacket {
+        let (own, peer) = if p.from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        LadderPacket {
+            seq: own.map_or(p.seq, |b| p.seq.wrapping_add(b)),
+            ack: match peer {
+                Some(b) if p.tcp_flags().ack() => p.ack.wrapping_add(b),
+                _ => p.ack,
+            },
+            ..*p
+        }
+    }
 }
 
 /// The packets of `stream` in `analysis`, in file order (`None` for an unknown stream).
@@ -142,6 +175,18 @@ pub fn connection_packets(analysis: &Analysis, stream: StreamId) -> Option<Conne
         packets,
         evidence: Vec::new(),
         middlebox: false,
+        // The base the connection ended with: a base that changed midway (a new SYN-ACK on a
+        // reused port) shows the earlier packets' absolute numbers off by the difference.
+        bases: SeqBases {
+            client: state
+                .endpoint_for(conn, Direction::ToServer)
+                .base_seq()
+                .map(|s| s.0),
+            server: state
+                .endpoint_for(conn, Direction::ToClient)
+                .base_seq()
+                .map(|s| s.0),
+        },
     })
 }
 
@@ -414,6 +459,8 @@ pub struct Ladder {
     middlebox: bool,
     zoom: f64,
     height: f64,
+    /// Labels show absolute sequence numbers from these bases (relative when `None`).
+    absolute: Option<SeqBases>,
 }
 
 impl Ladder {
@@ -487,6 +534,16 @@ impl Ladder {
             middlebox,
             zoom,
             height,
+            absolute: None,
+        }
+    }
+
+    /// The same layout with labels showing absolute sequence numbers from `bases` (`None`:
+    /// relative, Wireshark's default).
+    pub fn with_absolute(self, bases: Option<SeqBases>) -> Ladder {
+        Ladder {
+            absolute: bases,
+            ..self
         }
     }
 
@@ -593,7 +650,7 @@ impl Ladder {
         let receiver_x = if p.from_client { SERVER_X } else { CLIENT_X };
         let y2 = y1 + ROW * self.zoom * DROP;
         let label = if self.zoom >= LABEL_ZOOM {
-            label(p)
+            label(&self.absolute.map_or(*p, |b| b.absolute(p)))
         } else {
             String::new()
         };
@@ -911,6 +968,58 @@ mod tests {
         assert_eq!((rst.x1, rst.x2), (lanes[1].x, lanes[0].x));
         assert!(rst.evidence);
         assert!(rst.classes().contains("sequence-diagram__arrow--evidence"));
+    }
+
+    #[test]
+    fn absolute_numbers_add_each_directions_base_and_wrap() {
+        let packets = handshake_then_reset();
+        // Bases near 2^32 on purpose: absolute numbers wrap as on the wire.
+        let bases = SeqBases {
+            client: Some(u32::MAX - 10),
+            server: Some(1000),
+        };
+        let syn_ack = bases.absolute(&packets[1]);
+        assert_eq!((syn_ack.seq, syn_ack.ack), (1000, u32::MAX - 9));
+        let data = bases.absolute(&packets[3]);
+        assert_eq!(data.seq, packets[3].seq.wrapping_add(u32::MAX - 10));
+        // No ACK flag: the acknowledgement number stays 0; an unknown base stays relative.
+        let syn = SeqBases {
+            client: None,
+            ..bases
+        }
+        .absolute(&packets[0]);
+        assert_eq!((syn.seq, syn.ack), (0, 0));
+        let relative = ladder(&packets, 1.0).arrow(&packets, 1).unwrap().label;
+        let absolute = ladder(&packets, 1.0)
+            .with_absolute(Some(bases))
+            .arrow(&packets, 1)
+            .unwrap()
+            .label;
+        assert_eq!(relative, "[SYN, ACK] Seq=0 Ack=1 Win=64240 Len=0");
+        assert_eq!(
+            absolute,
+            format!("[SYN, ACK] Seq=1000 Ack={} Win=64240 Len=0", u32::MAX - 9)
+        );
+    }
+
+    #[test]
+    fn the_scenarios_bases_are_their_isns() {
+        let analysis = scenario("mass_reset.client");
+        let c = connection_packets(&analysis, StreamId(0)).expect("stream 0");
+        let (client, server) = (c.bases.client.unwrap(), c.bases.server.unwrap());
+        let syn = c
+            .packets
+            .iter()
+            .find(|p| p.tcp_flags() == TcpFlags(TcpFlags::SYN))
+            .unwrap();
+        assert_eq!(c.bases.absolute(syn).seq, client);
+        let syn_ack = c
+            .packets
+            .iter()
+            .find(|p| p.tcp_flags() == TcpFlags(TcpFlags::SYN | TcpFlags::ACK))
+            .unwrap();
+        assert_eq!(c.bases.absolute(syn_ack).seq, server);
+        assert_eq!(c.bases.absolute(syn_ack).ack, client.wrapping_add(1));
     }
 
     #[test]

@@ -3,15 +3,20 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Object, Reflect};
+use gloo::events::{EventListener, EventListenerOptions};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, File, MessageEvent, Worker};
+use web_sys::{ErrorEvent, File, HtmlElement, MessageEvent, Worker};
 use yew::prelude::*;
 
-use super::components::{CaptureSummary, DropZone, Explorer, ProgressBar, ResetsSummary};
-use super::protocol::{FromWorker, JobId, Question, WORKER_URL};
-use super::state::{Action, Phase, State};
+use super::components::{
+    download_bytes, CaptureSummary, DropZone, Explorer, Preferences, ProgressBar, ResetsSummary,
+    ShortcutHelp,
+};
+use super::protocol::{FromWorker, JobId, Question, CAPTURE_KIND, WORKER_URL};
+use super::state::{Action, Phase, State, Toggle};
+use crate::view::time::Zone;
 
 /// The page's one worker, started when the page loads, and what waits for it to be ready.
 struct Analyst {
@@ -46,6 +51,49 @@ fn ask(worker: &Worker, job: JobId, question: Question) -> Result<(), JsValue> {
     worker.post_message(&message)
 }
 
+/// Asks the worker for connections `streams` of job `job` as a capture file named `name`
+/// (without extension; the worker adds `.pcap` or `.pcapng`).
+fn ask_export(worker: &Worker, job: JobId, streams: &[u32], name: &str) -> Result<(), JsValue> {
+    let message = Object::new();
+    Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    let list: Array = streams.iter().map(|s| JsValue::from(*s)).collect();
+    Reflect::set(&message, &"export".into(), &list)?;
+    Reflect::set(&message, &"name".into(), &name.into())?;
+    worker.post_message(&message)
+}
+
+/// A capture file the worker wrote (`{kind: "capture", name, bytes}`), offered as a download.
+fn offer_capture(data: &JsValue) {
+    let field = |key: &str| Reflect::get(data, &key.into()).ok();
+    if field("kind").and_then(|k| k.as_string()).as_deref() != Some(CAPTURE_KIND) {
+        return;
+    }
+    let name = field("name")
+        .and_then(|n| n.as_string())
+        .unwrap_or_else(|| "connections.pcap".into());
+    if let Some(bytes) = field("bytes").and_then(|b| b.dyn_into::<Uint8Array>().ok()) {
+        if download_bytes(&name, "application/vnd.tcpdump.pcap", &bytes).is_err() {
+            gloo::console::warn!("the capture file could not be offered as a download");
+        }
+    }
+}
+
+/// Whether a key press belongs to the page's shortcuts: not typed into a text field, not with
+/// a modifier (those are the browser's).
+fn is_shortcut(event: &KeyboardEvent) -> bool {
+    if event.ctrl_key() || event.meta_key() || event.alt_key() || event.default_prevented() {
+        return false;
+    }
+    let typing = event
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+        .is_some_and(|e| {
+            matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                || e.is_content_editable()
+        });
+    !typing
+}
+
 /// Starts the worker; its messages become actions.
 fn start_analyst(
     shared: SharedAnalyst,
@@ -56,7 +104,11 @@ fn start_analyst(
     let on_message = {
         let dispatch = dispatch.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let text = event.data().as_string().unwrap_or_default();
+            let data = event.data();
+            let Some(text) = data.as_string() else {
+                offer_capture(&data);
+                return;
+            };
             // The report is the one large message: mark its arrival before it is parsed.
             if text.starts_with(r#"{"kind":"done""#) {
                 mark("rstscope:report-received");
@@ -253,6 +305,58 @@ pub fn App() -> Html {
         })
     };
 
+    let on_export = {
+        let analyst = analyst.clone();
+        let job = state.job;
+        Callback::from(move |(streams, name): (Vec<u32>, String)| {
+            if let Some(analyst) = analyst.borrow().as_ref() {
+                let _ = ask_export(&analyst.worker, job, &streams, &name);
+            }
+        })
+    };
+
+    // The page's shortcuts: `?` help, `t` time zone, `s` sequence numbers.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |()| {
+            let document = gloo::utils::document();
+            // Not passive: a shortcut's key must not also do what it would do otherwise.
+            let options = EventListenerOptions::enable_prevent_default();
+            let listener =
+                EventListener::new_with_options(&document, "keydown", options, move |event| {
+                    let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
+                        return;
+                    };
+                    if !is_shortcut(event) {
+                        return;
+                    }
+                    let toggle = match event.key().as_str() {
+                        "?" => Toggle::Help,
+                        "t" => Toggle::Zone,
+                        "s" => Toggle::Seq,
+                        _ => return,
+                    };
+                    event.prevent_default();
+                    dispatch.dispatch(Action::Toggle(toggle));
+                });
+            move || drop(listener)
+        });
+    }
+    let preferences = Preferences {
+        zone: state.zone,
+        absolute_seq: state.absolute_seq,
+        on_toggle: {
+            let dispatch = state.dispatcher();
+            Callback::from(move |toggle| dispatch.dispatch(Action::Toggle(toggle)))
+        },
+    };
+    let on_zone = preferences.on_toggle.reform(|_: MouseEvent| Toggle::Zone);
+    let on_help = preferences.on_toggle.reform(|_: MouseEvent| Toggle::Help);
+    let on_close_help = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |()| dispatch.dispatch(Action::CloseHelp))
+    };
+
     // A connection opens through the URL fragment (`#stream=N`), so that Back returns.
     let open_stream = Callback::from(|stream: u32| {
         if let Some(window) = web_sys::window() {
@@ -280,9 +384,10 @@ pub fn App() -> Html {
         Phase::Done { report, millis } => html! {
             <>
                 <ResetsSummary report={report.clone()} on_open={open_stream} />
-                <CaptureSummary report={report.clone()} file_name={file_name} millis={*millis} />
+                <CaptureSummary report={report.clone()} file_name={file_name.clone()} millis={*millis} />
                 <Explorer report={report.clone()} connection={state.connection.clone()}
-                    detail={state.detail.clone()} on_question={on_question} />
+                    detail={state.detail.clone()} on_question={on_question}
+                    file_name={file_name} on_export={on_export} />
             </>
         },
         Phase::Failed { message } => html! {
@@ -301,16 +406,30 @@ pub fn App() -> Html {
     let busy = matches!(state.phase, Phase::Loading { .. });
 
     html! {
+        <ContextProvider<Preferences> context={preferences}>
         <div class="app" data-worker={if state.worker_ready { "ready" } else { "starting" }}
-            data-offline={if state.offline_ready { "ready" } else { "no" }}>
+            data-offline={if state.offline_ready { "ready" } else { "no" }}
+            data-zone={if state.zone == Zone::Utc { "utc" } else { "local" }}>
             <header class="app__header">
                 <h1 class="app__title">{ "rstscope" }</h1>
                 <p class="app__tagline">{ "Who reset this TCP connection, and why? Your capture never leaves this browser." }</p>
+                <div class="app__tools">
+                    <button type="button" class="app__button app__zone" onclick={on_zone}
+                        title={"Times are shown in UTC unless this is on (t). A capture does not record the                             time zone it was taken in, so local time means this browser's time zone."}>
+                        { if state.zone == Zone::Utc { "Times: UTC" } else { "Times: local" } }
+                    </button>
+                    <button type="button" class="app__button app__help-button" onclick={on_help}
+                        aria-label="Keyboard shortcuts" aria-haspopup="dialog" title="Keyboard shortcuts (?)">{ "?" }</button>
+                </div>
             </header>
             <main class="app__main">
                 <DropZone on_file={on_file} busy={busy} />
                 { body }
             </main>
+            if state.help {
+                <ShortcutHelp on_close={on_close_help} />
+            }
         </div>
+        </ContextProvider<Preferences>>
     }
 }

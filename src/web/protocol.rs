@@ -10,7 +10,11 @@
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
 //! `{job, stream, packet}` (a capture index) for one packet's decoded headers and bytes, read
-//! back from the file on demand ([`FromWorker::Detail`]).
+//! back from the file on demand ([`FromWorker::Detail`]), and `{job, export: [streams], name}`
+//! for those connections as a capture file: the worker reads every packet's bytes back from
+//! the file and answers with a plain object `{kind: "capture", job, name, bytes}` (`name` with
+//! `.pcap` or `.pcapng` added, `bytes` a transferred `Uint8Array`: no JSON for binary data), or
+//! [`FromWorker::Unanswered`].
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +24,9 @@ use crate::view::ladder::ConnectionPackets;
 
 /// Name of the worker's loader script that Trunk writes next to `index.html`.
 pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
+
+/// The `kind` of the worker's capture-file answer (see the module documentation).
+pub const CAPTURE_KIND: &str = "capture";
 
 /// A job number: one per file the person opens.
 pub type JobId = u32;

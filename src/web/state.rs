@@ -9,6 +9,7 @@ use super::protocol::JobId;
 use crate::report::Report;
 use crate::view::fields::PacketDetail;
 use crate::view::ladder::ConnectionPackets;
+use crate::view::time::Zone;
 
 /// Where the page is.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,6 +43,23 @@ pub struct State {
     pub connection: Option<Rc<ConnectionPackets>>,
     /// The packet detail the worker last sent (for the detail pane).
     pub detail: Option<Rc<PacketDetail>>,
+    /// Times in UTC (the default) or the browser's local time.
+    pub zone: Zone,
+    /// Absolute sequence numbers instead of relative ones (the default, as in Wireshark).
+    pub absolute_seq: bool,
+    /// The keyboard-shortcut help is open.
+    pub help: bool,
+}
+
+/// A page-wide display choice the person flips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toggle {
+    /// UTC or local time.
+    Zone,
+    /// Relative or absolute sequence numbers.
+    Seq,
+    /// The keyboard-shortcut help.
+    Help,
 }
 
 /// Everything that changes the state.
@@ -87,6 +105,10 @@ pub enum Action {
     Crashed {
         message: String,
     },
+    /// Flips a display choice.
+    Toggle(Toggle),
+    /// Closes the keyboard-shortcut help.
+    CloseHelp,
 }
 
 impl Action {
@@ -102,7 +124,9 @@ impl Action {
             | Action::Cancel
             | Action::WorkerReady
             | Action::OfflineReady
-            | Action::Crashed { .. } => None,
+            | Action::Crashed { .. }
+            | Action::Toggle(_)
+            | Action::CloseHelp => None,
         }
     }
 }
@@ -155,6 +179,10 @@ impl Reducible for State {
             }
             Action::WorkerReady => next.worker_ready = true,
             Action::OfflineReady => next.offline_ready = true,
+            Action::Toggle(Toggle::Zone) => next.zone = self.zone.toggled(),
+            Action::Toggle(Toggle::Seq) => next.absolute_seq = !self.absolute_seq,
+            Action::Toggle(Toggle::Help) => next.help = !self.help,
+            Action::CloseHelp if self.help => next.help = false,
             Action::Crashed { message } => {
                 next.worker_ready = false;
                 next.phase = Phase::Failed { message };

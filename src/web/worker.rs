@@ -3,22 +3,24 @@
 //! the report. One worker serves every file the page opens.
 //!
 //! It keeps the finished analysis and the `File` of the latest job, to answer the page's
-//! questions about it: one connection's packets, and one packet's headers and bytes (read back
+//! questions about it: one connection's packets, one packet's headers and bytes (read back
 //! from the file at the offset the pipeline recorded; for a compressed file, by decoding it
-//! again up to that packet).
+//! again up to that packet), and connections as a capture file (every packet read back the
+//! same way, written by `crate::export`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use super::protocol::{FromWorker, JobId};
+use super::protocol::{FromWorker, JobId, CAPTURE_KIND};
 use crate::capture::{Decoder, Event, PacketIdx};
 use crate::diagnosis::{Diagnosis, Sender};
+use crate::export::{self, Planned};
 use crate::flow::StreamId;
 use crate::pipeline::{Analysis, Analyzer};
 use crate::report::Report;
@@ -68,6 +70,36 @@ pub fn start() {
                 .ok()
                 .and_then(|v| v.as_f64())
         };
+        if let Some(streams) = Reflect::get(&data, &"export".into())
+            .ok()
+            .filter(Array::is_array)
+        {
+            let streams: Vec<StreamId> = Array::from(&streams)
+                .iter()
+                .filter_map(|v| v.as_f64())
+                .map(|v| StreamId(v as u32))
+                .collect();
+            let name = Reflect::get(&data, &"name".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_else(|| "connections".into());
+            let (scope, kept) = (reply_scope.clone(), kept.clone());
+            spawn_local(async move {
+                match export_capture(&kept, job, &streams).await {
+                    Ok((format, bytes)) => {
+                        let name = format!("{name}.{}", format.extension());
+                        if post_capture(&scope, job, &name, &bytes).is_err() {
+                            post(
+                                &scope,
+                                &unanswered(job, "the capture file could not be sent"),
+                            );
+                        }
+                    }
+                    Err(message) => post(&scope, &unanswered(job, &message)),
+                }
+            });
+            return;
+        }
         if let Some(stream) = number("stream") {
             let stream = StreamId(stream as u32);
             match number("packet") {
@@ -260,6 +292,124 @@ async fn detail(kept: &RefCell<Option<Kept>>, job: JobId, index: u32) -> FromWor
         Some(detail) => FromWorker::Detail { job, detail },
         None => unanswered(job, "that packet is not a TCP packet of this capture"),
     }
+}
+
+/// The packets of `streams` as a capture file, read back from the file byte for byte.
+async fn export_capture(
+    kept: &RefCell<Option<Kept>>,
+    job: JobId,
+    streams: &[StreamId],
+) -> Result<(export::Format, Vec<u8>), String> {
+    let (file, planned, compressed) = {
+        let guard = kept.borrow();
+        let Some(k) = guard.as_ref().filter(|k| k.job == job) else {
+            return Err("this capture's analysis is no longer in memory".into());
+        };
+        (
+            k.file.clone(),
+            export::plan(&k.analysis, streams),
+            k.analysis.capture.compression.is_some(),
+        )
+    };
+    let bytes = if compressed {
+        redecode_all(&file, &planned).await?
+    } else {
+        read_all(&file, &planned).await?
+    };
+    let packets: Vec<(Planned, &[u8])> = planned
+        .iter()
+        .copied()
+        .zip(bytes.iter().map(Vec::as_slice))
+        .collect();
+    Ok((export::format_for(&planned), export::write(&packets)))
+}
+
+/// Each planned packet's bytes from an uncompressed file, read in slices of up to `CHUNK`
+/// bytes that hold as many consecutive packets as fit.
+async fn read_all(file: &File, planned: &[Planned]) -> Result<Vec<Vec<u8>>, String> {
+    let total = file.size() as u64;
+    let mut out = Vec::with_capacity(planned.len());
+    let (mut buf, mut buf_start) = (Vec::new(), 0_u64);
+    for p in planned {
+        let start = p.location.offset();
+        let end = start + u64::from(p.location.captured);
+        if start < buf_start || end > buf_start + buf.len() as u64 {
+            let to = (start + CHUNK as u64).max(end).min(total);
+            buf = read(file, start as f64, to as f64)
+                .await
+                .map_err(|()| format!("the browser could not read the file at byte {start}"))?;
+            buf_start = start;
+        }
+        let bytes = usize::try_from(start - buf_start)
+            .ok()
+            .zip(usize::try_from(end - buf_start).ok())
+            .and_then(|(s, e)| buf.get(s..e))
+            .ok_or_else(|| format!("the file ends before frame {}", p.index.frame_number()))?;
+        out.push(bytes.to_vec());
+    }
+    Ok(out)
+}
+
+/// Each planned packet's bytes from a compressed file: decoded again from the start, up to
+/// the last planned packet.
+async fn redecode_all(file: &File, planned: &[Planned]) -> Result<Vec<Vec<u8>>, String> {
+    let total = file.size();
+    let mut decoder = Decoder::new();
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(planned.len());
+    let mut offset = 0.0;
+    while offset < total && out.len() < planned.len() {
+        let end = (offset + CHUNK).min(total);
+        let chunk = read(file, offset, end)
+            .await
+            .map_err(|()| format!("the browser could not read the file at byte {offset}"))?;
+        let mut sink = |event: Event<'_>| {
+            if let Event::Packet(p) = event {
+                // Planned packets are in file order, as the decoder reports them.
+                if planned
+                    .get(out.len())
+                    .is_some_and(|want| want.index == p.index)
+                {
+                    out.push(p.data.to_vec());
+                }
+            }
+        };
+        decoder.feed(&chunk, &mut sink).map_err(|e| e.to_string())?;
+        offset = end;
+    }
+    if out.len() < planned.len() {
+        let mut sink = |event: Event<'_>| {
+            if let Event::Packet(p) = event {
+                if planned
+                    .get(out.len())
+                    .is_some_and(|want| want.index == p.index)
+                {
+                    out.push(p.data.to_vec());
+                }
+            }
+        };
+        decoder.finish(&mut sink).map_err(|e| e.to_string())?;
+    }
+    if out.len() == planned.len() {
+        Ok(out)
+    } else {
+        Err("some packets were not found when decompressing the file again".into())
+    }
+}
+
+/// Sends a capture file to the page, its bytes transferred rather than copied.
+fn post_capture(
+    scope: &DedicatedWorkerGlobalScope,
+    job: JobId,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), JsValue> {
+    let message = Object::new();
+    Reflect::set(&message, &"kind".into(), &CAPTURE_KIND.into())?;
+    Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    Reflect::set(&message, &"name".into(), &name.into())?;
+    let array = Uint8Array::from(bytes);
+    Reflect::set(&message, &"bytes".into(), &array)?;
+    scope.post_message_with_transfer(&message, &Array::of1(&array.buffer()))
 }
 
 /// Bytes `start..end` of the file.

@@ -4,8 +4,21 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::{human_bytes, human_duration};
+use super::{human_bytes, human_duration, offset_minutes, use_preferences};
 use crate::report::Report;
+use crate::view::time::{self, Zone};
+use crate::view::timeline::parse_rfc3339;
+
+/// An RFC 3339 time of the report as a date and time in `zone` (`-` when there is none).
+fn when(rfc3339: Option<&str>, zone: Zone) -> String {
+    match rfc3339 {
+        None => "-".into(),
+        Some(text) => match parse_rfc3339(text) {
+            Some(ns) => time::date_time(ns, offset_minutes(zone, ns)),
+            None => text.to_string(),
+        },
+    }
+}
 
 #[derive(Properties, PartialEq)]
 pub struct CaptureSummaryProps {
@@ -19,6 +32,7 @@ pub struct CaptureSummaryProps {
 #[component]
 pub fn CaptureSummary(props: &CaptureSummaryProps) -> Html {
     let c = &props.report.capture;
+    let zone = use_preferences().zone;
     let mut format = format!("{} {}", c.format, c.format_detail)
         .trim()
         .to_string();
@@ -49,8 +63,8 @@ pub fn CaptureSummary(props: &CaptureSummaryProps) -> Html {
                 { row("Packets", "packets", c.packets.to_string()) }
                 { row("TCP packets", "tcp_packets", c.tcp_packets.to_string()) }
                 { row("TCP connections", "connections", props.report.connections.len().to_string()) }
-                { row("First packet", "first_time", c.first_time.clone().unwrap_or_else(|| "-".into())) }
-                { row("Last packet", "last_time", c.last_time.clone().unwrap_or_else(|| "-".into())) }
+                { row("First packet", "first_time", when(c.first_time.as_deref(), zone)) }
+                { row("Last packet", "last_time", when(c.last_time.as_deref(), zone)) }
                 { row("Duration", "duration", human_duration(c.duration)) }
                 { row("Analysed in", "millis", format!("{:.0} ms", props.millis)) }
             </dl>

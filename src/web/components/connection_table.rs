@@ -7,10 +7,12 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::{human_bytes, human_duration};
+use super::{download, human_bytes, human_duration, offset_minutes, use_preferences};
 use crate::report::{ConnectionReport, Report};
+use crate::view::export;
 use crate::view::table::{self, Column, Query};
-use crate::view::timeline::TimeRange;
+use crate::view::time::{self, Zone};
+use crate::view::timeline::{parse_rfc3339, TimeRange};
 
 /// Every row is this tall (styles/connection-table.css keeps it so), which lets the table
 /// know which rows are on screen without measuring them.
@@ -27,6 +29,12 @@ pub struct ConnectionTableProps {
     /// A row was clicked or Enter pressed on it: open that stream.
     #[prop_or_default]
     pub on_open: Callback<u32>,
+    /// Name of the capture file (exports are named after it).
+    #[prop_or_default]
+    pub file_name: String,
+    /// Asks for these streams as a capture file with this name (no extension).
+    #[prop_or_default]
+    pub on_export: Callback<(Vec<u32>, String)>,
 }
 
 /// Sets an element's height through the CSSOM (the page's Content-Security-Policy forbids
@@ -49,6 +57,7 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
     let spacer_after = use_node_ref();
 
     let report = &props.report;
+    let zone = use_preferences().zone;
     let rows = {
         let report = report.clone();
         let query = Query {
@@ -130,6 +139,33 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
             }
         };
 
+    let stem = export::stem(&props.file_name);
+    let on_csv = {
+        let (report, rows, stem) = (report.clone(), rows.clone(), stem.clone());
+        Callback::from(move |_: MouseEvent| {
+            let text = export::csv(&report, &rows);
+            let _ = download(&format!("{stem}-connections.csv"), "text/csv", &text);
+        })
+    };
+    let on_json = {
+        let (report, rows, stem) = (report.clone(), rows.clone(), stem.clone());
+        Callback::from(move |_: MouseEvent| {
+            let text = export::filtered_report(&report, &rows).to_json();
+            let _ = download(
+                &format!("{stem}-connections.json"),
+                "application/json",
+                &text,
+            );
+        })
+    };
+    let on_pcap = {
+        let (report, rows, on_export) = (report.clone(), rows.clone(), props.on_export.clone());
+        Callback::from(move |_: MouseEvent| {
+            let streams = rows.iter().map(|&i| report.connections[i].stream).collect();
+            on_export.emit((streams, format!("{stem}-connections")));
+        })
+    };
+
     if report.connections.is_empty() {
         return html! { <p class="connection-table__empty">{ "No TCP connections in this capture." }</p> };
     }
@@ -150,12 +186,16 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
             (true, false) => " ▲",
             (true, true) => " ▼",
         };
+        let title = match (column, zone) {
+            (Column::Start, Zone::Local) => "Start (local)",
+            _ => column.title(),
+        };
         html! {
             <th scope="col" aria-sort={aria} data-col={column.id()}
                 class={classes!(column.is_numeric().then_some("connection-table__num"))}>
                 <button type="button" class="connection-table__sort" onclick={on_click}
-                    title={format!("Sort by {}", column.title())}>
-                    { column.title() }{ arrow }
+                    title={format!("Sort by {title}")}>
+                    { title }{ arrow }
                 </button>
             </th>
         }
@@ -164,7 +204,7 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
         .iter()
         .skip(window.first)
         .take(window.count)
-        .map(|&i| row(&report.connections[i], &props.on_open));
+        .map(|&i| row(&report.connections[i], &props.on_open, zone));
     let columns = Column::ALL.len().to_string();
 
     html! {
@@ -182,6 +222,16 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
                 { checkbox("Has resets", "connection-table__only-resets", query.only_resets, |q, on| q.only_resets = on) }
                 { checkbox("Has retransmissions", "connection-table__only-retransmissions", query.only_retransmissions, |q, on| q.only_retransmissions = on) }
                 <span class="connection-table__count" role="status">{ format!("{} shown", rows.len()) }</span>
+                <div class="connection-table__exports" role="group" aria-label="Export the connections shown">
+                    <span class="connection-table__exports-label" aria-hidden="true">{ "Export" }</span>
+                    <button type="button" class="connection-table__export connection-table__export-csv" onclick={on_csv} aria-label="Export CSV"
+                        title="Save the rows shown (filters applied) as CSV">{ "CSV" }</button>
+                    <button type="button" class="connection-table__export connection-table__export-json" onclick={on_json} aria-label="Export JSON"
+                        title="Save the connections shown as JSON: the command-line tool's report, with only these connections">{ "JSON" }</button>
+                    <button type="button" class="connection-table__export connection-table__export-pcap" onclick={on_pcap} aria-label="Export pcap"
+                        disabled={rows.is_empty()}
+                        title="Save the packets of the connections shown as a capture file Wireshark opens">{ "pcap" }</button>
+                </div>
             </div>
             <div class="connection-table__scroll" ref={scroller} onscroll={on_scroll}>
                 <table class="connection-table__table">
@@ -197,7 +247,7 @@ pub fn ConnectionTable(props: &ConnectionTableProps) -> Html {
     }
 }
 
-fn row(conn: &ConnectionReport, on_open: &Callback<u32>) -> Html {
+fn row(conn: &ConnectionReport, on_open: &Callback<u32>, zone: Zone) -> Html {
     let (a, b) = (&conn.from_client, &conn.from_server);
     let stream = conn.stream;
     let on_click = on_open.reform(move |_: MouseEvent| stream);
@@ -223,7 +273,7 @@ fn row(conn: &ConnectionReport, on_open: &Callback<u32>) -> Html {
             <td data-col="bytes_c2s" class="connection-table__num" title={format!("{} bytes", a.bytes)}>{ human_bytes(a.bytes) }</td>
             <td data-col="bytes_s2c" class="connection-table__num" title={format!("{} bytes", b.bytes)}>{ human_bytes(b.bytes) }</td>
             <td data-col="retransmissions" class="connection-table__num">{ if retransmissions > 0 { retransmissions.to_string() } else { String::new() } }</td>
-            <td data-col="start" title={conn.start.clone()}>{ time_of_day(&conn.start) }</td>
+            <td data-col="start" title={start_title(&conn.start, zone)}>{ start_text(&conn.start, zone) }</td>
             <td data-col="duration" class="connection-table__num">{ human_duration(conn.duration) }</td>
             <td data-col="flags">{ conn.flags_seen() }</td>
             <td data-col="rst" class="connection-table__num connection-table__rst">{ if resets > 0 { resets.to_string() } else { String::new() } }</td>
@@ -231,12 +281,18 @@ fn row(conn: &ConnectionReport, on_open: &Callback<u32>) -> Html {
     }
 }
 
-/// `12:00:01.234567` from an RFC 3339 time (the full date and time is the cell's tooltip).
-fn time_of_day(rfc3339: &str) -> String {
-    let time = rfc3339
-        .split_once('T')
-        .map_or(rfc3339, |(_, time)| time)
-        .trim_end_matches('Z');
-    // Microseconds are enough to tell packets apart at a glance.
-    time.get(..15).unwrap_or(time).to_string()
+/// `12:00:01.234567` in `zone` from the report's RFC 3339 time.
+fn start_text(rfc3339: &str, zone: Zone) -> String {
+    match parse_rfc3339(rfc3339) {
+        Some(ns) => time::time_of_day(ns, offset_minutes(zone, ns)),
+        None => rfc3339.to_string(),
+    }
+}
+
+/// The full date and time in `zone`, for the cell's tooltip.
+fn start_title(rfc3339: &str, zone: Zone) -> String {
+    match parse_rfc3339(rfc3339) {
+        Some(ns) => time::date_time(ns, offset_minutes(zone, ns)),
+        None => rfc3339.to_string(),
+    }
 }

@@ -6,8 +6,10 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::{offset_minutes, use_preferences};
 use crate::view::fields::{hex_lines, PacketDetail};
-use crate::view::ladder::{self, LadderPacket};
+use crate::view::ladder::{self, LadderPacket, SeqBases};
+use crate::view::time;
 
 #[derive(Properties, PartialEq)]
 pub struct DetailPaneProps {
@@ -18,12 +20,26 @@ pub struct DetailPaneProps {
     pub detail: Option<Rc<PacketDetail>>,
     #[prop_or_default]
     pub on_close: Callback<()>,
+    /// The connection's base sequence numbers, for absolute numbers.
+    #[prop_or_default]
+    pub bases: SeqBases,
+    /// The connection's first packet time (nanoseconds since the Unix epoch).
+    #[prop_or_default]
+    pub first_ts_ns: i64,
 }
 
 /// The detail pane.
 #[component]
 pub fn DetailPane(props: &DetailPaneProps) -> Html {
+    let preferences = use_preferences();
     let p = &props.packet;
+    let shown = if preferences.absolute_seq {
+        props.bases.absolute(p)
+    } else {
+        *p
+    };
+    let at = props.first_ts_ns.saturating_add(p.time_ns);
+    let clock = time::date_time(at, offset_minutes(preferences.zone, at));
     let detail = props.detail.as_ref().filter(|d| d.index == p.index);
     let on_close = {
         let on_close = props.on_close.clone();
@@ -78,12 +94,13 @@ pub fn DetailPane(props: &DetailPaneProps) -> Html {
         <aside class="detail-pane" aria-label="Packet detail" data-frame={p.frame_number().to_string()}>
             <div class="detail-pane__head">
                 <h3 class="detail-pane__title">{ format!("Frame {}", p.frame_number()) }</h3>
-                <span>{ format!("+{} s", ladder::seconds_text(p.time_ns)) }</span>
+                <span title={clock.clone()}>{ format!("+{} s", ladder::seconds_text(p.time_ns)) }</span>
                 <button type="button" class="detail-pane__close" title="Close (Esc)" aria-label="Close" onclick={on_close}>{ "×" }</button>
             </div>
             <p class="detail-pane__summary">
-                { if p.from_client { "client → server " } else { "server → client " } }{ ladder::label(p) }
+                { if p.from_client { "client → server " } else { "server → client " } }{ ladder::label(&shown) }
             </p>
+            <p class="detail-pane__clock">{ clock }</p>
             if !findings.is_empty() {
                 <ul class="detail-pane__findings">
                     { for findings.iter().map(|f| html! { <li key={*f}>{ format!("tcp.analysis.{f}") }</li> }) }

@@ -10,6 +10,7 @@ use yew::prelude::*;
 
 use super::{ConnectionTable, DetailPane, SequenceDiagram, Timeline};
 use crate::report::Report;
+use crate::view::export;
 use crate::view::fields::PacketDetail;
 use crate::view::ladder::ConnectionPackets;
 use crate::view::timeline::TimeRange;
@@ -26,6 +27,12 @@ pub struct ExplorerProps {
     pub detail: Option<Rc<PacketDetail>>,
     /// Asks the worker for packets or a packet's detail.
     pub on_question: Callback<Question>,
+    /// Name of the capture file (exports are named after it).
+    #[prop_or_default]
+    pub file_name: String,
+    /// Asks the worker for these streams as a capture file with this name (no extension).
+    #[prop_or_default]
+    pub on_export: Callback<(Vec<u32>, String)>,
 }
 
 /// The stream named by the URL fragment (`#stream=N`).
@@ -127,16 +134,30 @@ pub fn Explorer(props: &ExplorerProps) -> Html {
         return html! {
             <>
                 <Timeline report={props.report.clone()} range={*range} on_brush={on_brush} />
-                <ConnectionTable report={props.report.clone()} time_range={*range} on_open={on_open} />
+                <ConnectionTable report={props.report.clone()} time_range={*range} on_open={on_open}
+                    file_name={props.file_name.clone()} on_export={props.on_export.clone()} />
             </>
         };
     };
     let on_back = Callback::from(|_: MouseEvent| go_to(None));
+    let on_export = {
+        let on_export = props.on_export.clone();
+        let name = format!("{}-stream-{s}", export::stem(&props.file_name));
+        Callback::from(move |_: MouseEvent| on_export.emit((vec![s], name.clone())))
+    };
+    let known = props.report.connections.iter().any(|c| c.stream == s);
     let back = html! {
-        <button type="button" class="explorer__back" onclick={on_back}>{ "← All connections" }</button>
+        <div class="explorer__bar">
+            <button type="button" class="explorer__back" onclick={on_back}>{ "← All connections" }</button>
+            if known {
+                <button type="button" class="explorer__export-pcap" onclick={on_export}
+                    title="Save this connection's packets as a capture file Wireshark opens (byte for byte the original packets)">
+                    { format!("Export tcp.stream {s} as pcap") }
+                </button>
+            }
+        </div>
     };
     let Some(connection) = current else {
-        let known = props.report.connections.iter().any(|c| c.stream == s);
         return html! {
             <div class="explorer">
                 { back }
@@ -165,7 +186,8 @@ pub fn Explorer(props: &ExplorerProps) -> Html {
                     <SequenceDiagram connection={connection.clone()} selected={*selected} on_select={on_select} />
                 </div>
                 if let Some(packet) = packet {
-                    <DetailPane packet={packet} detail={props.detail.clone()} on_close={on_close} />
+                    <DetailPane packet={packet} detail={props.detail.clone()} on_close={on_close}
+                        bases={connection.bases} first_ts_ns={connection.first_ts_ns} />
                 }
             </div>
         </div>

@@ -8,10 +8,13 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
+use super::{offset_minutes, use_preferences};
 use crate::capture::PacketIdx;
 use crate::view::ladder::{
     self, arrow_head, legend, next_problem, step_zoom, Arrow, ConnectionPackets, Ladder, ROW,
 };
+use crate::view::time;
+use crate::web::state::Toggle;
 
 /// The diagram's stylesheet, inlined into exported SVG files.
 pub const DIAGRAM_CSS: &str = include_str!("../../../styles/sequence-diagram.css");
@@ -53,23 +56,6 @@ fn event_pos(event: &Event) -> Option<usize> {
         .ok()
 }
 
-/// Offers `text` as a file download (a Blob URL: nothing leaves the browser).
-pub fn download(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let document = gloo::utils::document();
-    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
-    a.set_href(&url);
-    a.set_download(name);
-    gloo::utils::body().append_child(&a)?;
-    a.click();
-    a.remove();
-    web_sys::Url::revoke_object_url(&url)
-}
-
 fn draw_arrow(a: &Arrow, selected: bool, row: f64) -> Html {
     let mut classes = a.classes();
     if selected {
@@ -108,11 +94,13 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
     let scroller = use_node_ref();
     let tooltip = use_node_ref();
     let connection = props.connection.clone();
+    let preferences = use_preferences();
+    let absolute = preferences.absolute_seq;
 
     let layout = {
         let connection = connection.clone();
         let level = *zoom;
-        let key = (Rc::as_ptr(&connection) as usize, level.to_bits());
+        let key = (Rc::as_ptr(&connection) as usize, level.to_bits(), absolute);
         use_memo(key, move |_| {
             let evidence: Vec<PacketIdx> =
                 connection.evidence.iter().map(|i| PacketIdx(*i)).collect();
@@ -124,6 +112,7 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
                 connection.middlebox,
                 level,
             )
+            .with_absolute(absolute.then_some(connection.bases))
         })
     };
 
@@ -264,10 +253,11 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
                     connection.middlebox,
                     1.0,
                 )
+                .with_absolute(absolute.then_some(connection.bases))
             };
             let text = ladder::svg(&connection, &full, DIAGRAM_CSS);
             let name = format!("tcp-stream-{}.svg", connection.stream);
-            let _ = download(&name, "image/svg+xml", &text);
+            let _ = super::download(&name, "image/svg+xml", &text);
         })
     };
 
@@ -300,9 +290,22 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
                 x={format!("{}", lane.title_at().0)} y="20" text-anchor={lane.title_at().1}>{ lane.title.clone() }</text>
         }
     });
-    let tip = hover
-        .and_then(|pos| connection.packets.get(pos))
-        .map(ladder::tooltip);
+    let offset_at = |ns: i64| offset_minutes(preferences.zone, ns);
+    let tip = hover.and_then(|pos| connection.packets.get(pos)).map(|p| {
+        let shown = if absolute {
+            connection.bases.absolute(p)
+        } else {
+            *p
+        };
+        let at = connection.first_ts_ns.saturating_add(p.time_ns);
+        format!(
+            "{}\n{}",
+            ladder::tooltip(&shown),
+            time::date_time(at, offset_at(at))
+        )
+    });
+    let started = time::date_time(connection.first_ts_ns, offset_at(connection.first_ts_ns));
+    let on_seq = preferences.on_toggle.reform(|_: MouseEvent| Toggle::Seq);
     let selected_frame = props
         .selected
         .and_then(|pos| connection.packets.get(pos))
@@ -314,11 +317,16 @@ pub fn SequenceDiagram(props: &SequenceDiagramProps) -> Html {
             data-selected-frame={selected_frame} data-zoom={zoom.to_string()} data-drawn={range.len().to_string()}>
             <div class="sequence-diagram__bar">
                 <h2 class="sequence-diagram__title">{ format!("tcp.stream {}: {} packets", connection.stream, n) }</h2>
-                <button type="button" class="sequence-diagram__button sequence-diagram__zoom-out" title="Zoom out (-)" onclick={zoom_by(-1)}>{ "−" }</button>
+                <span class="sequence-diagram__started">{ format!("from {started}") }</span>
+                <button type="button" class="sequence-diagram__button sequence-diagram__zoom-out" title="Zoom out (-)" aria-label="Zoom out" onclick={zoom_by(-1)}>{ "−" }</button>
                 <span class="sequence-diagram__zoom">{ format!("{:.0} %", *zoom * 100.0) }</span>
-                <button type="button" class="sequence-diagram__button sequence-diagram__zoom-in" title="Zoom in (+)" onclick={zoom_by(1)}>{ "+" }</button>
+                <button type="button" class="sequence-diagram__button sequence-diagram__zoom-in" title="Zoom in (+)" aria-label="Zoom in" onclick={zoom_by(1)}>{ "+" }</button>
+                <button type="button" class="sequence-diagram__button sequence-diagram__seq" onclick={on_seq}
+                    title="Relative sequence numbers count from each side's first (as Wireshark shows them); absolute ones are as on the wire (s)">
+                    { if absolute { "Seq: absolute" } else { "Seq: relative" } }
+                </button>
                 <button type="button" class="sequence-diagram__button sequence-diagram__export" onclick={on_export}>{ "Export SVG" }</button>
-                <span class="sequence-diagram__hint">{ "↑/↓ packet · n/p next/previous problem · Esc close · +/− zoom" }</span>
+                <span class="sequence-diagram__hint">{ "↑/↓ packet · n/p next/previous problem · Esc close · +/− zoom · ? all keys" }</span>
             </div>
             <svg class="sequence-diagram__svg sequence-diagram__head" width={width.clone()} height={format!("{HEAD_HEIGHT}")} aria-hidden="true">
                 { for titles }
