@@ -12,30 +12,35 @@ const SERVER: [u8; 4] = [198, 51, 100, 20];
 /// 2024-01-02 03:04:05 UTC, plus a fraction that shows the resolution.
 const T0: i64 = 1_704_164_645_123_456_789;
 
+/// One Ethernet/IPv4/TCP frame of the conversation; `flags` may hold `S` (SYN) and `R` (RST).
+fn frame(from_client: bool, seq: u32, ack: Option<u32>, flags: &str, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sp, dp) = if from_client {
+        (CLIENT, SERVER, 49152, 80)
+    } else {
+        (SERVER, CLIENT, 80, 49152)
+    };
+    let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sp, dp, seq, 65535);
+    if flags.contains('S') {
+        b = b.syn();
+    }
+    if flags.contains('R') {
+        b = b.rst();
+    }
+    if let Some(a) = ack {
+        b = b.ack(a);
+    }
+    let mut out = Vec::new();
+    b.write(&mut out, payload).expect("write packet");
+    out
+}
+
 /// A short TCP exchange ending in a reset: SYN, SYN-ACK, ACK, data, RST. Ethernet frames.
 fn conversation() -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     let mut push = |from_client: bool, seq: u32, ack: Option<u32>, flags: &str, payload: &[u8]| {
-        let (src, dst, sp, dp) = if from_client {
-            (CLIENT, SERVER, 49152, 80)
-        } else {
-            (SERVER, CLIENT, 80, 49152)
-        };
-        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4(src, dst, 64)
-            .tcp(sp, dp, seq, 65535);
-        if flags.contains('S') {
-            b = b.syn();
-        }
-        if flags.contains('R') {
-            b = b.rst();
-        }
-        if let Some(a) = ack {
-            b = b.ack(a);
-        }
-        let mut out = Vec::new();
-        b.write(&mut out, payload).expect("write packet");
-        frames.push(out);
+        frames.push(frame(from_client, seq, ack, flags, payload));
     };
     // Client sequence numbers start near 2^32 on purpose.
     push(true, 0xffff_fff0, None, "S", &[]);
@@ -254,6 +259,55 @@ fn main() {
     let zst =
         ruzstd::encoding::compress_to_vec(&plain[..], ruzstd::encoding::CompressionLevel::Fastest);
     write("pcap-zstd.pcap.zst", &zst);
+
+    // Hostile strings: every string rstscope shows from a capture carries markup, script, a
+    // terminal escape or bytes that are not UTF-8, and one is longer than rstscope keeps
+    // (1 KiB). The page must show them as text (tests/e2e/hostile.test.js), the CLI as
+    // escaped JSON and inert text (tests/cli.rs). The RST carries text too (Wireshark's
+    // "reset cause"), and the EPB comment is on it.
+    let long = format!("{}<b>end</b>", "javascript:alert(1)//".repeat(200));
+    let mut f = le.section_header_with(&[
+        (1, br#"<img src=x onerror="window.__rstscope_pwned=1">"#),
+        (1, long.as_bytes()),
+        (2, b"<script>window.__rstscope_pwned=2</script>"),
+        (
+            3,
+            b"\"><svg onload=window.__rstscope_pwned=3> \x1b[31mred\xff\xfe",
+        ),
+        (4, b"javascript:window.__rstscope_pwned=4 &lt;b&gt;"),
+    ]);
+    f.extend(le.interface_with(
+        eth,
+        0,
+        &[
+            (
+                2,
+                br#"<iframe src="javascript:window.__rstscope_pwned=5"></iframe>"#,
+            ),
+            (
+                3,
+                b"<style>*{display:none}</style>\xc3\x28 line one\nline two",
+            ),
+        ],
+    ));
+    let rst = frame(
+        false,
+        1001,
+        Some(0x0000_0013),
+        "R",
+        br#"<script>window.__rstscope_pwned=8</script><img src=x onerror="window.__rstscope_pwned=9">"#,
+    );
+    let mut hostile = frames[..4].to_vec();
+    hostile.push(rst);
+    for (i, frame) in hostile.iter().enumerate() {
+        let comment: &[(u16, &[u8])] = if i == 4 {
+            &[(1, br#""><svg onload=window.__rstscope_pwned=7> on the RST"#)]
+        } else {
+            &[]
+        };
+        f.extend(le.enhanced_packet_with(0, us(i), frame.len() as u32, frame, comment));
+    }
+    write("hostile-strings.pcapng", &f);
 
     // Not a capture: an HTTP request.
     write(

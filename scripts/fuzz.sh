@@ -60,6 +60,10 @@ for t in "${targets[@]}"; do
   echo "== fuzzing '$t' for $seconds s"
   make_seeds "$t"
   mkdir -p "$fuzz/artifacts/$t" "$fuzz/logs"
+  # Build first, on its own: a target that does not compile must fail the script, not leave
+  # an old log behind to be read as this run's.
+  cargo fuzz build --fuzz-dir "$fuzz" -O "$t"
+  rm -f "$fuzz/logs/$t.log"
   before=$(find "$fuzz/artifacts/$t" -type f | sort)
   # -jobs=1 runs libFuzzer in one child process whose output goes to fuzz-0.log in the
   # working directory: run from fuzz/logs so the log stays there, under the target's name.

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use crate::analysis::zeek::{ZeekConfig, ZeekRecord, ZeekTracker};
 use crate::analysis::{Observation, TcpAnalyzer};
 use crate::capture::{
-    CaptureError, Compression, Container, Decoder, Event, LinkType, Timestamp, Warning,
+    CaptureError, Compression, Container, Decoder, Event, LinkType, PacketIdx, Text, TextKind,
+    Timestamp, Warning,
 };
 use crate::diagnosis::TtlObserver;
 use crate::dissect::{Dissection, Dissector, TcpFlags, TcpSegment};
@@ -17,6 +18,11 @@ use crate::flow::{FlowTable, StreamId};
 /// How many warnings are kept word for word; past that they are only counted, so a hostile
 /// file cannot grow the report without bound.
 const MAX_WARNINGS: usize = 100;
+
+/// How many strings of the file (comments, names, descriptions) are kept; past that they are
+/// only counted. Each is at most [`crate::capture::MAX_TEXT_BYTES`], so together at most
+/// about 100 KiB whatever the file holds (a hostile one may hold millions).
+pub const MAX_TEXTS: usize = 100;
 
 /// Per-link-type counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,6 +52,123 @@ pub struct CaptureSummary {
     pub warnings: Vec<Warning>,
     /// Warnings beyond [`MAX_WARNINGS`], counted only.
     pub warnings_dropped: u64,
+    /// `shb_hardware`, `shb_os` and `shb_userappl` of the first section that gives them (as
+    /// capinfos shows them).
+    pub hardware: Option<String>,
+    pub os: Option<String>,
+    pub application: Option<String>,
+    /// Comments on the file's sections and on its packets, in file order.
+    pub comments: Vec<Comment>,
+    /// The pcapng interfaces that have a name or a description, in file order.
+    pub interfaces: Vec<InterfaceNames>,
+    /// Strings of the file not kept: past the first [`MAX_TEXTS`], or a later section's
+    /// hardware, OS or application.
+    pub texts_dropped: u64,
+    /// How many strings of the file are kept (in the fields above).
+    texts_kept: usize,
+}
+
+impl CaptureSummary {
+    /// How many strings of the file are kept.
+    pub fn texts(&self) -> usize {
+        self.texts_kept
+    }
+
+    /// Keeps a string of the file, or counts it when [`MAX_TEXTS`] are kept already.
+    fn push_text(&mut self, text: Text<'_>) {
+        if self.texts_kept >= MAX_TEXTS {
+            self.texts_dropped += 1;
+            return;
+        }
+        let value = text.text.into_owned();
+        let section = |slot: &mut Option<String>| match slot {
+            Some(_) => false,
+            None => {
+                *slot = Some(value.clone());
+                true
+            }
+        };
+        let kept = match text.kind {
+            TextKind::Hardware => section(&mut self.hardware),
+            TextKind::Os => section(&mut self.os),
+            TextKind::Application => section(&mut self.application),
+            TextKind::SectionComment => {
+                self.comments.push(Comment {
+                    packet: None,
+                    text: value,
+                });
+                true
+            }
+            TextKind::PacketComment { index } => {
+                self.comments.push(Comment {
+                    packet: Some(index),
+                    text: value,
+                });
+                true
+            }
+            TextKind::InterfaceName {
+                section,
+                interface,
+                link_type,
+            }
+            | TextKind::InterfaceDescription {
+                section,
+                interface,
+                link_type,
+            } => {
+                // An interface's name and description come one after the other.
+                let same =
+                    |i: &&mut InterfaceNames| (i.section, i.interface) == (section, interface);
+                let entry = match self.interfaces.last_mut().filter(same) {
+                    Some(entry) => entry,
+                    None => {
+                        self.interfaces.push(InterfaceNames {
+                            section,
+                            interface,
+                            link_type,
+                            name: None,
+                            description: None,
+                        });
+                        let last = self.interfaces.len() - 1;
+                        &mut self.interfaces[last]
+                    }
+                };
+                let slot = if matches!(text.kind, TextKind::InterfaceName { .. }) {
+                    &mut entry.name
+                } else {
+                    &mut entry.description
+                };
+                // A repeated option: the first one is kept.
+                let kept = slot.is_none();
+                slot.get_or_insert(value);
+                kept
+            }
+        };
+        if kept {
+            self.texts_kept += 1;
+        } else {
+            self.texts_dropped += 1;
+        }
+    }
+}
+
+/// A comment of the file: on a section (the file as a whole) or on one packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// The packet it is on; `None` for a section's comment.
+    pub packet: Option<PacketIdx>,
+    pub text: String,
+}
+
+/// A pcapng interface's `if_name` and `if_description`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceNames {
+    /// The section (0-based, in file order) and the interface's number in it.
+    pub section: u32,
+    pub interface: u32,
+    pub link_type: LinkType,
+    pub name: Option<String>,
+    pub description: Option<String>,
 }
 
 /// The finished analysis of one capture.
@@ -204,6 +327,7 @@ fn on_event(event: Event<'_>, stages: &mut Stages) {
             summary.container = Some(container);
             summary.compression = compression;
         }
+        Event::Text(text) => summary.push_text(text),
         Event::Warning(warning) => {
             if summary.warnings.len() < MAX_WARNINGS {
                 summary.warnings.push(warning);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::zeek::ZeekConn;
 use crate::analysis::{ConnectionAnalysis, EndKind, Endpoint, Findings, WindowScale};
-use crate::capture::{Compression, Container, LinkType, Timestamp};
+use crate::capture::{Compression, Container, LinkType, PacketIdx, Timestamp};
 use crate::diagnosis::{self, ConnectionDiagnosis, ResetVerdict, Summary};
 use crate::flow::{Connection, Direction, DirectionStats};
 use crate::pipeline::{Analysis, CaptureSummary};
@@ -53,6 +53,49 @@ pub struct CaptureReport {
     pub duration: f64,
     /// Everything that could not be read, one sentence each.
     pub warnings: Vec<String>,
+    /// The strings a pcapng file carries, as its author wrote them (UTF-8, invalid bytes as
+    /// U+FFFD, each cut to 1 KiB with `…`; at most 100 in all). They are data: show them
+    /// escaped. `shb_hardware`, `shb_os`, `shb_userappl` of the first section giving them;
+    /// omitted when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// Comments on the file's sections (`frame` null) and on its packets, in file order;
+    /// omitted when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<CommentReport>,
+    /// Interfaces that have a name or a description; omitted when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<InterfaceReport>,
+    /// Strings of the file not shown (past the first 100); omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub strings_not_shown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A comment of the capture file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentReport {
+    /// 1-based frame number of the packet it is on; null for a comment on the file.
+    pub frame: Option<u64>,
+    pub text: String,
+}
+
+/// A pcapng interface's name and description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceReport {
+    /// The section (0-based) and the interface's number in it (`frame.interface_id`).
+    pub section: u32,
+    pub interface: u32,
+    pub link_type: u16,
+    pub name: Option<String>,
+    pub description: Option<String>,
 }
 
 /// Packets of one link type.
@@ -255,6 +298,7 @@ impl Report {
         if let (Some(first), Some(last)) = (&c.first_time, &c.last_time) {
             let _ = writeln!(out, "Time: {first} to {last} ({:.6} s)", c.duration);
         }
+        c.strings_text(&mut out);
         for warning in &c.warnings {
             let _ = writeln!(out, "Warning: {warning}");
         }
@@ -315,6 +359,71 @@ impl Report {
             }
         }
     }
+}
+
+impl CaptureReport {
+    /// The file's own strings, each made safe for a terminal ([`inert`]).
+    fn strings_text(&self, out: &mut String) {
+        for (name, value) in [
+            ("Hardware", &self.hardware),
+            ("OS", &self.os),
+            ("Application", &self.application),
+        ] {
+            if let Some(value) = value {
+                let _ = writeln!(out, "{name}: {}", inert(value));
+            }
+        }
+        for i in &self.interfaces {
+            let _ = write!(
+                out,
+                "Interface {} (section {}, {}):",
+                i.interface,
+                i.section,
+                link_type_name(LinkType(i.link_type))
+            );
+            if let Some(name) = &i.name {
+                let _ = write!(out, " name \"{}\"", inert(name));
+            }
+            if let Some(description) = &i.description {
+                let _ = write!(out, " description \"{}\"", inert(description));
+            }
+            out.push('\n');
+        }
+        for c in &self.comments {
+            match c.frame {
+                Some(frame) => {
+                    let _ = writeln!(out, "Comment on frame {frame}: {}", inert(&c.text));
+                }
+                None => {
+                    let _ = writeln!(out, "Comment: {}", inert(&c.text));
+                }
+            }
+        }
+        if self.strings_not_shown > 0 {
+            let _ = writeln!(
+                out,
+                "({} more strings of the file not shown)",
+                self.strings_not_shown
+            );
+        }
+    }
+}
+
+/// A string of the capture made inert for a terminal: control characters (escape sequences
+/// could move the cursor, retitle the window or hide text; newlines could fake lines of the
+/// report) and bidirectional overrides (which reorder what is shown) are written as `\u{..}`
+/// escapes; everything else is printed as it is.
+pub fn inert(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl ConnectionReport {
@@ -424,6 +533,29 @@ fn capture_report(summary: &CaptureSummary) -> CaptureReport {
             _ => 0.0,
         },
         warnings,
+        hardware: summary.hardware.clone(),
+        os: summary.os.clone(),
+        application: summary.application.clone(),
+        comments: summary
+            .comments
+            .iter()
+            .map(|c| CommentReport {
+                frame: c.packet.map(PacketIdx::frame_number),
+                text: c.text.clone(),
+            })
+            .collect(),
+        interfaces: summary
+            .interfaces
+            .iter()
+            .map(|i| InterfaceReport {
+                section: i.section,
+                interface: i.interface,
+                link_type: i.link_type.0,
+                name: i.name.clone(),
+                description: i.description.clone(),
+            })
+            .collect(),
+        strings_not_shown: summary.texts_dropped,
     }
 }
 

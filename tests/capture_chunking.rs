@@ -115,3 +115,25 @@ proptest! {
         prop_assert_eq!(whole, chunked);
     }
 }
+
+/// Found by the `decoder` fuzz target (scripts/fuzz.sh): gzip data whose events depended on
+/// where the chunks were cut (chunk plan 7, 1, 112, 1 bytes).
+#[test]
+fn a_gzip_input_found_by_the_fuzzer_decodes_the_same_in_any_chunks() {
+    let hex = "1f8b08000000000002ff458cb1098040144373df43c4da0904c15eb0fe8dadde103a862ee104aee0\
+               0407821338818dad1b7cef6b61208f40428e6d5d0816bf2c4c6031ce039f0675c8010000000000210a\
+               029075cf2a425d35bce9e3141f8b080000000800caa54a9f44aced2215eef97dffff004a020a0d0d0f\
+               00006958059e35000000000000000001000000000000100000";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let whole = capture_support::decode_planned(&bytes, &[usize::MAX]);
+    for plan in [&[7, 1, 112, 1][..], &[1], &[7], &[3, 5]] {
+        assert_eq!(
+            capture_support::decode_planned(&bytes, plan),
+            whole,
+            "plan {plan:?}"
+        );
+    }
+}

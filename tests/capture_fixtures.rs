@@ -19,6 +19,8 @@ struct Decoded {
     /// (index, ts, link, interface, orig_len, caplen, offset)
     packets: Vec<(u32, i64, u16, u32, u32, usize, u64)>,
     warnings: Vec<String>,
+    /// (kind, text) of each string of the file.
+    texts: Vec<(String, String)>,
     result: Result<(), CaptureError>,
     records: u64,
 }
@@ -33,6 +35,7 @@ fn load(name: &str) -> Decoded {
         format: None,
         packets: Vec::new(),
         warnings: Vec::new(),
+        texts: Vec::new(),
         result,
         records,
     };
@@ -52,6 +55,7 @@ fn load(name: &str) -> Decoded {
                 .packets
                 .push((index, ts, link, iface, orig_len, caplen, offset)),
             Digest::Warning(at, m) => d.warnings.push(format!("at {at}: {m}")),
+            Digest::Text(_, kind, text) => d.texts.push((kind, text)),
         }
     }
     d
@@ -275,4 +279,57 @@ fn not_a_capture() {
     let d = load("not-a-capture.bin");
     assert_eq!(d.result, Err(CaptureError::NotACapture { magic: *b"GET " }));
     assert!(d.packets.is_empty());
+}
+
+#[test]
+fn hostile_strings_are_read_as_text_and_cut() {
+    let d = load("hostile-strings.pcapng");
+    assert_eq!(d.result, Ok(()));
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    assert_eq!(d.packets.len(), 5);
+    let kinds: Vec<&str> = d.texts.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "SectionComment",
+            "SectionComment",
+            "Hardware",
+            "Os",
+            "Application",
+            "InterfaceName { section: 0, interface: 0, link_type: LinkType(1) }",
+            "InterfaceDescription { section: 0, interface: 0, link_type: LinkType(1) }",
+            "PacketComment { index: PacketIdx(4) }",
+        ]
+    );
+    let text = |i: usize| d.texts[i].1.as_str();
+    assert_eq!(
+        text(0),
+        r#"<img src=x onerror="window.__rstscope_pwned=1">"#
+    );
+    // The long comment is cut to 1 KiB and says so.
+    assert_eq!(text(1).len(), 1024 + '…'.len_utf8());
+    assert!(text(1).starts_with("javascript:alert(1)//") && text(1).ends_with('…'));
+    assert_eq!(text(2), "<script>window.__rstscope_pwned=2</script>");
+    // Bytes that are not UTF-8 become U+FFFD; control characters stay (they are data).
+    assert_eq!(
+        text(3),
+        "\"><svg onload=window.__rstscope_pwned=3> \u{1b}[31mred\u{fffd}\u{fffd}"
+    );
+    assert!(text(6).contains("\u{fffd}( line one\nline two"));
+    assert_eq!(
+        text(7),
+        r#""><svg onload=window.__rstscope_pwned=7> on the RST"#
+    );
+    // The older comments fixture carries its comments too.
+    let d = load("pcapng-comments-custom.pcapng");
+    let texts: Vec<_> = d.texts.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "made by rstscope make_fixtures",
+            "rstscope",
+            "the SYN",
+            "the RST"
+        ]
+    );
 }

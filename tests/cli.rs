@@ -273,3 +273,77 @@ fn corpus_every_file_exits_cleanly() {
     // The snoop file is the one capture in the corpus that is not pcap or pcapng.
     assert_eq!(unreadable, ["pcapplusplus/solaris.snoop"]);
 }
+
+/// The strings a capture carries (comments, names, descriptions: hostile ones here) come out
+/// as data: JSON-escaped in the JSON, inert in the text (no control character reaches the
+/// terminal, no newline fakes a line of the report).
+#[test]
+fn hostile_strings_come_out_escaped() {
+    let path = fixture("formats/hostile-strings.pcapng");
+    let out = rstscope(&["analyze", path.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success());
+    let raw = String::from_utf8(out.stdout).expect("UTF-8");
+    let report: Value = serde_json::from_str(&raw).expect("valid JSON");
+    let capture = &report["capture"];
+    let os = "\"><svg onload=window.__rstscope_pwned=3> \u{1b}[31mred\u{fffd}\u{fffd}";
+    let expected = [
+        (
+            &capture["hardware"],
+            "<script>window.__rstscope_pwned=2</script>",
+        ),
+        (&capture["os"], os),
+        (
+            &capture["application"],
+            "javascript:window.__rstscope_pwned=4 &lt;b&gt;",
+        ),
+        (
+            &capture["comments"][0]["text"],
+            r#"<img src=x onerror="window.__rstscope_pwned=1">"#,
+        ),
+        (
+            &capture["interfaces"][0]["name"],
+            r#"<iframe src="javascript:window.__rstscope_pwned=5"></iframe>"#,
+        ),
+        (
+            &capture["comments"][2]["text"],
+            r#""><svg onload=window.__rstscope_pwned=7> on the RST"#,
+        ),
+    ];
+    for (value, text) in expected {
+        assert_eq!(value, text);
+        // Written with JSON's escapes: quotes and the escape character never appear bare.
+        let escaped = serde_json::to_string(text).unwrap();
+        assert!(raw.contains(&escaped), "{escaped} not in the JSON");
+    }
+    assert!(raw.contains(r#"\"><svg onload"#) && raw.contains(r"\u001b[31m"));
+    assert!(!raw.contains('\u{1b}'));
+    assert_eq!(capture["comments"][0]["frame"], Value::Null);
+    assert_eq!(capture["comments"][2]["frame"], 5);
+    let long = capture["comments"][1]["text"].as_str().unwrap();
+    assert!(long.len() <= 1024 + 3 && long.ends_with('…'), "{long}");
+    assert_eq!(capture["interfaces"][0]["link_type"], 1);
+    assert!(capture["interfaces"][0]["description"]
+        .as_str()
+        .unwrap()
+        .ends_with("line one\nline two"));
+
+    let out = rstscope(&["analyze", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    for line in [
+        "Hardware: <script>window.__rstscope_pwned=2</script>\n",
+        "OS: \"><svg onload=window.__rstscope_pwned=3> \\u{1b}[31mred\u{fffd}\u{fffd}\n",
+        "Application: javascript:window.__rstscope_pwned=4 &lt;b&gt;\n",
+        "Comment: <img src=x onerror=\"window.__rstscope_pwned=1\">\n",
+        "Comment on frame 5: \"><svg onload=window.__rstscope_pwned=7> on the RST\n",
+        "name \"<iframe src=\"javascript:window.__rstscope_pwned=5\"></iframe>\"",
+        "( line one\\u{a}line two\"\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character reaches the terminal"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("line two")));
+}

@@ -162,7 +162,7 @@ fn decode(bytes: &[u8], chunk: usize) -> Decoded {
             );
             warnings.push((w.offset, w.message));
         }
-        Event::Format { .. } => {}
+        Event::Format { .. } | Event::Text(_) => {}
     };
     let mut decoder = Decoder::new();
     let mut result = Ok(());
@@ -663,6 +663,39 @@ fn pcapng_with_millions_of_interfaces_stays_small() {
     );
     // 65536 interfaces of 32 bytes, and the file itself (read whole here).
     assert!(peak < 8 * MIB + head.len(), "{peak} bytes");
+}
+
+/// Comments are kept up to a count and a length: 10,000 packets with a 4 KiB comment each,
+/// and a section comment of 64 KiB (the most an option holds), keep 100 strings of at most
+/// 1 KiB each and count the rest.
+#[test]
+fn ten_thousand_comments_keep_a_hundred() {
+    let w = PcapNgWriter::new(false);
+    let mut head = w.section_header_with(&[(1, &[b'<'; 65_535])]);
+    head.extend(w.interface_with(LinkType::ETHERNET, 0, &[(2, b"eth0")]));
+    let comment = "<script>".repeat(512);
+    let unit = w.enhanced_packet_with(0, 1_000_000, 54, &syn_packet(), &[(1, comment.as_bytes())]);
+    const COUNT: usize = 10_000;
+    let (report, peak) = peak_memory(|| analyse_repeated(&head, &unit, COUNT, &[]));
+    let c = &report.capture;
+    assert_eq!(c.packets, COUNT as u64);
+    assert_eq!(c.interfaces.len(), 1);
+    assert_eq!(c.comments.len(), 99);
+    assert_eq!(c.strings_not_shown, (COUNT + 2 - 100) as u64);
+    assert_eq!(c.comments[0].text, format!("{}…", "<".repeat(1024)));
+    assert_eq!(c.comments[0].frame, None);
+    assert_eq!(c.comments[1].frame, Some(1));
+    assert_eq!(c.comments[98].frame, Some(98));
+    assert!(c.comments.iter().all(|x| x.text.len() <= 1024 + 3));
+    // The strings kept take about 100 KiB; the rest is the analysis of 10,000 packets.
+    assert!(peak < 4 * MIB, "{peak} bytes");
+    // Chunking does not change which strings are kept.
+    let mut whole = head.clone();
+    for _ in 0..COUNT {
+        whole.extend(&unit);
+    }
+    let one_piece = analyse(std::iter::once(&whole[..])).expect("a pcapng");
+    assert_eq!(one_piece.capture, report.capture);
 }
 
 #[test]

@@ -54,6 +54,7 @@ fn report() -> Rc<Report> {
             last_time: Some("2026-01-02T03:04:06.500000000Z".into()),
             duration: 1.5,
             warnings: vec!["at byte 4000: the file ends inside a packet record".into()],
+            ..CaptureReport::default()
         },
         connections: vec![
             ConnectionReport {

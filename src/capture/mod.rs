@@ -9,6 +9,7 @@
 //!   from `feed`/`finish`; after it, further calls return the same error and emit nothing.
 //! - Packet data borrows from the decoder's buffer, valid only during the callback.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Index of a record in the capture file, 0-based over every record (TCP or not).
@@ -93,6 +94,50 @@ impl fmt::Display for Warning {
     }
 }
 
+/// The longest string from the file passed on, in bytes of UTF-8: longer ones are cut (at a
+/// character boundary) and end with `…`. Comments and names are a line or two in real
+/// captures; a pcapng option may hold 64 KiB, and a hostile file fills every one.
+pub const MAX_TEXT_BYTES: usize = 1024;
+
+/// Where a string of the file comes from (pcapng only; pcap files carry none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextKind {
+    /// A Section Header Block's `opt_comment`: a comment on the file.
+    SectionComment,
+    /// `shb_hardware`: the machine that wrote the section.
+    Hardware,
+    /// `shb_os`: its operating system.
+    Os,
+    /// `shb_userappl`: the program that wrote it.
+    Application,
+    /// `if_name` of interface `interface` (numbered per section) of section `section`
+    /// (0-based, in file order).
+    InterfaceName {
+        section: u32,
+        interface: u32,
+        link_type: LinkType,
+    },
+    /// `if_description` of an interface, numbered like [`TextKind::InterfaceName`].
+    InterfaceDescription {
+        section: u32,
+        interface: u32,
+        link_type: LinkType,
+    },
+    /// A packet block's `opt_comment`, on the packet `index` (sent right after it).
+    PacketComment { index: PacketIdx },
+}
+
+/// A string the file carries (a comment, a name), as the file's author wrote it: read as
+/// UTF-8 with invalid bytes replaced by U+FFFD, trailing NULs removed, and cut to
+/// [`MAX_TEXT_BYTES`]. It is data, never markup: whoever shows it must escape it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<'a> {
+    /// Byte offset in the (decompressed) stream of the option that holds it.
+    pub offset: u64,
+    pub kind: TextKind,
+    pub text: Cow<'a, str>,
+}
+
 /// What the decoder reports to its sink.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -103,6 +148,9 @@ pub enum Event<'a> {
     },
     Packet(Packet<'a>),
     Warning(Warning),
+    /// A string of the file (a pcapng comment, name or description), sent when the block
+    /// holding it has been read whole, so for any chunking at the same place among the events.
+    Text(Text<'a>),
 }
 
 /// The file cannot be read as a capture at all.
@@ -331,6 +379,12 @@ impl Decoder {
         if self.out.packets == 0 && !self.out.format_sent {
             return Err(CaptureError::Decompress(why));
         }
+        // The container may itself have stopped reading before the damage (a corrupt record):
+        // then what lies beyond was never going to be read, and chunked input, which would
+        // never have decompressed that far, says nothing more either.
+        if matches!(self.stage, Stage::Stopped) {
+            return Ok(());
+        }
         let offset = self.base + self.buf.len() as u64;
         self.parse(true, sink)?;
         self.out.warn(
@@ -497,6 +551,40 @@ impl Out<'_, '_> {
     fn warn(&mut self, offset: u64, message: String) {
         (self.sink)(Event::Warning(Warning { offset, message }));
     }
+
+    /// The index of the packet sent last (right after `packet` returned `true`).
+    fn last_packet(&self) -> Option<PacketIdx> {
+        let last = self.state.packets.checked_sub(1)?;
+        u32::try_from(last).ok().map(PacketIdx)
+    }
+
+    /// Sends a string of the file, read as [`Text`] says.
+    fn text(&mut self, offset: u64, kind: TextKind, bytes: &[u8]) {
+        (self.sink)(Event::Text(Text {
+            offset,
+            kind,
+            text: text_of(bytes),
+        }));
+    }
+}
+
+/// A string option's bytes as text: lossy UTF-8, trailing NULs removed (some writers
+/// terminate strings), cut at a character boundary to [`MAX_TEXT_BYTES`] plus `…`.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    // Lossy UTF-8 never makes a string shorter, so the first MAX_TEXT_BYTES + 3 bytes (room for
+    // a character that straddles the limit) are all that can be kept; the rest is not read.
+    let head = bytes.get(..MAX_TEXT_BYTES + 3).unwrap_or(bytes);
+    let text = match String::from_utf8_lossy(head) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim_end_matches('\0')),
+        Cow::Owned(s) => Cow::Owned(s.trim_end_matches('\0').to_string()),
+    };
+    if text.len() <= MAX_TEXT_BYTES && head.len() == bytes.len() {
+        return text;
+    }
+    let cut = text.floor_char_boundary(MAX_TEXT_BYTES);
+    let mut owned = text.get(..cut).unwrap_or_default().to_string();
+    owned.push('…');
+    Cow::Owned(owned)
 }
 
 /// A packet as a parser found it, before it is numbered.

@@ -7,6 +7,7 @@
 use super::bytes::Endian;
 use super::{
     max_snaplen, timestamp, CaptureError, Compression, Container, LinkType, Out, Parsed, RawPacket,
+    TextKind,
 };
 
 /// The Section Header Block type, the same in both byte orders; also the file's magic.
@@ -42,6 +43,13 @@ const MAX_SECRETS: u32 = 1024 * 1024 * 1024;
 const DEFAULT_UNITS_PER_SECOND: u64 = 1_000_000;
 
 const OPT_ENDOFOPT: u16 = 0;
+/// opt_comment, in every block.
+const OPT_COMMENT: u16 = 1;
+const OPT_SHB_HARDWARE: u16 = 2;
+const OPT_SHB_OS: u16 = 3;
+const OPT_SHB_USERAPPL: u16 = 4;
+const OPT_IDB_NAME: u16 = 2;
+const OPT_IDB_DESCRIPTION: u16 = 3;
 const OPT_CUSTOM: [u16; 4] = [2988, 2989, 19372, 19373];
 const OPT_IDB_FILTER: u16 = 11;
 const OPT_IDB_TSRESOL: u16 = 9;
@@ -120,6 +128,8 @@ impl Interfaces {
 pub(crate) struct PcapNgParser {
     compression: Option<Compression>,
     section: Option<Section>,
+    /// Sections read so far (the current one is `sections - 1`).
+    sections: u32,
     done: bool,
     /// Whether the custom-block warning was given.
     custom_seen: bool,
@@ -133,9 +143,10 @@ enum Block<'a> {
         orig_len: u32,
         data: &'a [u8],
         data_at: usize,
+        strings: Vec<Str<'a>>,
     },
-    Section(Section),
-    Interface(Interface),
+    Section(Section, Vec<Str<'a>>),
+    Interface(Interface, Vec<Str<'a>>),
     /// A record Wireshark numbers as a frame although it holds no packet (a custom block).
     NotAPacket,
     Other,
@@ -155,6 +166,7 @@ impl PcapNgParser {
         PcapNgParser {
             compression,
             section: None,
+            sections: 0,
             done: false,
             custom_seen: false,
         }
@@ -289,11 +301,21 @@ impl PcapNgParser {
                     self.stop(out, at, format!("the block at byte {at} is corrupt: {why}"));
                     continue;
                 }
-                Ok(Block::Section(section)) => {
+                Ok(Block::Section(section, strings)) => {
                     self.section = Some(section);
+                    self.sections = self.sections.saturating_add(1);
                     self.format(out);
+                    for s in strings {
+                        let kind = match s.code {
+                            OPT_COMMENT => TextKind::SectionComment,
+                            OPT_SHB_HARDWARE => TextKind::Hardware,
+                            OPT_SHB_OS => TextKind::Os,
+                            _ => TextKind::Application,
+                        };
+                        out.text(at + s.at as u64, kind, s.value);
+                    }
                 }
-                Ok(Block::Interface(iface)) => {
+                Ok(Block::Interface(iface, strings)) => {
                     if let Some(s) = &mut self.section {
                         if !s.interfaces.push(iface) {
                             out.warn(
@@ -306,6 +328,27 @@ impl PcapNgParser {
                             self.done = true;
                             continue;
                         }
+                        // The interface just added (numbers past u32::MAX, which no packet
+                        // block can name, saturate).
+                        let interface = u32::try_from(s.interfaces.len() - 1).unwrap_or(u32::MAX);
+                        let section = self.sections.saturating_sub(1);
+                        let link_type = LinkType(iface.link_type);
+                        for string in strings {
+                            let kind = if string.code == OPT_IDB_NAME {
+                                TextKind::InterfaceName {
+                                    section,
+                                    interface,
+                                    link_type,
+                                }
+                            } else {
+                                TextKind::InterfaceDescription {
+                                    section,
+                                    interface,
+                                    link_type,
+                                }
+                            };
+                            out.text(at + string.at as u64, kind, string.value);
+                        }
                     }
                 }
                 Ok(Block::Packet {
@@ -314,6 +357,7 @@ impl PcapNgParser {
                     orig_len,
                     data,
                     data_at,
+                    strings,
                 }) => {
                     let link_type = self
                         .section
@@ -331,6 +375,11 @@ impl PcapNgParser {
                     if !out.packet(packet) {
                         self.stop(out, at, "more than 2^32 packets".into());
                         continue;
+                    }
+                    if let Some(index) = out.last_packet() {
+                        for s in strings {
+                            out.text(at + s.at as u64, TextKind::PacketComment { index }, s.value);
+                        }
                     }
                 }
                 Ok(Block::NotAPacket) => {
@@ -391,15 +440,23 @@ impl PcapNgParser {
                 too_short("IDB", MIN_IDB)?;
                 let link_type = e.u16(b, 8).unwrap_or(0);
                 let snaplen = e.u32(b, 12).unwrap_or(0);
-                let opts = options(b.get(16..body_end).unwrap_or(&[]), e, OptionsOf::Interface)?;
-                Ok(Block::Interface(Interface {
-                    link_type,
-                    snaplen,
-                    units_per_second: opts
-                        .tsresol
-                        .map_or(DEFAULT_UNITS_PER_SECOND, units_per_second),
-                    tsoffset: opts.tsoffset.unwrap_or(0),
-                }))
+                let opts = options(
+                    b.get(16..body_end).unwrap_or(&[]),
+                    16,
+                    e,
+                    OptionsOf::Interface,
+                )?;
+                Ok(Block::Interface(
+                    Interface {
+                        link_type,
+                        snaplen,
+                        units_per_second: opts
+                            .tsresol
+                            .map_or(DEFAULT_UNITS_PER_SECOND, units_per_second),
+                        tsoffset: opts.tsoffset.unwrap_or(0),
+                    },
+                    opts.strings,
+                ))
             }
             BLOCK_EPB | BLOCK_PB => {
                 let enhanced = block_type == BLOCK_EPB;
@@ -437,8 +494,9 @@ impl PcapNgParser {
                 let data_end = 28 + cap_len as usize;
                 let data = b.get(28..data_end).unwrap_or(&[]);
                 let opts_start = 28 + padded as usize;
-                options(
+                let opts = options(
                     b.get(opts_start..body_end).unwrap_or(&[]),
+                    opts_start,
                     e,
                     OptionsOf::Packet,
                 )?;
@@ -448,6 +506,7 @@ impl PcapNgParser {
                     orig_len,
                     data,
                     data_at: 28,
+                    strings: opts.strings,
                 })
             }
             BLOCK_SPB => {
@@ -482,6 +541,7 @@ impl PcapNgParser {
                     orig_len,
                     data,
                     data_at: 12,
+                    strings: Vec::new(),
                 })
             }
             BLOCK_NRB => {
@@ -507,7 +567,7 @@ impl PcapNgParser {
                     }
                     match rtype {
                         0 => {
-                            options(body.get(pos..).unwrap_or(&[]), e, OptionsOf::Other)?;
+                            options(body.get(pos..).unwrap_or(&[]), 0, e, OptionsOf::Other)?;
                             break;
                         }
                         1 if rlen < 4 => {
@@ -527,7 +587,7 @@ impl PcapNgParser {
             }
             BLOCK_ISB => {
                 too_short("ISB", MIN_ISB)?;
-                options(b.get(20..body_end).unwrap_or(&[]), e, OptionsOf::Other)?;
+                options(b.get(20..body_end).unwrap_or(&[]), 20, e, OptionsOf::Other)?;
                 Ok(Block::Other)
             }
             BLOCK_DSB => {
@@ -544,6 +604,7 @@ impl PcapNgParser {
                 }
                 options(
                     b.get(opts_start..body_end).unwrap_or(&[]),
+                    opts_start,
                     e,
                     OptionsOf::Other,
                 )?;
@@ -560,40 +621,58 @@ impl PcapNgParser {
 }
 
 /// A Section Header Block; `b` is the whole block (length checked against `MIN_SHB`).
-fn shb(b: &[u8], e: Endian) -> Result<Block<'static>, String> {
+fn shb(b: &[u8], e: Endian) -> Result<Block<'_>, String> {
     let major = e.u16(b, 12).unwrap_or(0);
     let minor = e.u16(b, 14).unwrap_or(0);
     // Wireshark 4.0 reads versions 1.0 and 1.2 (1.2 is written by some tools) and no other.
     if !(major == 1 && (minor == 0 || minor == 2)) {
         return Err(format!("unknown section header version {major}.{minor}"));
     }
-    options(
+    let opts = options(
         b.get(24..b.len().saturating_sub(4)).unwrap_or(&[]),
+        24,
         e,
         OptionsOf::Section,
     )?;
-    Ok(Block::Section(Section {
-        endian: e,
-        interfaces: Interfaces::default(),
-    }))
+    Ok(Block::Section(
+        Section {
+            endian: e,
+            interfaces: Interfaces::default(),
+        },
+        opts.strings,
+    ))
+}
+
+/// A string option of a block: its code, where its value starts in the block, and the value.
+struct Str<'a> {
+    code: u16,
+    at: usize,
+    value: &'a [u8],
 }
 
 /// What the options of a block said that matters here.
 #[derive(Default)]
-struct Options {
+struct Options<'a> {
     tsresol: Option<u8>,
     tsoffset: Option<i64>,
+    /// The string options shown to the user, in order: comments of sections and packets,
+    /// `shb_hardware`/`shb_os`/`shb_userappl`, `if_name`/`if_description`. A block holds at
+    /// most 128 KiB of options, so at most 32 Ki of them.
+    strings: Vec<Str<'a>>,
 }
 
 /// Walks a block's options with Wireshark's checks (`pcapng_process_options`): an option that
 /// runs past the end of the block, or a known option with an impossible length, is an error.
-fn options(mut b: &[u8], e: Endian, of: OptionsOf) -> Result<Options, String> {
+/// `start` is where `b` begins in the block, so strings can say where they are.
+fn options(mut b: &[u8], start: usize, e: Endian, of: OptionsOf) -> Result<Options<'_>, String> {
     let mut found = Options::default();
+    let mut at = start;
     while !b.is_empty() {
         let (Some(code), Some(len)) = (e.u16(b, 0), e.u16(b, 2)) else {
             return Err("not enough data for an option header".into());
         };
         b = b.get(4..).unwrap_or(&[]);
+        at += 4;
         let padded = usize::from(len).div_ceil(4) * 4;
         if padded > b.len() {
             return Err(format!(
@@ -609,6 +688,17 @@ fn options(mut b: &[u8], e: Endian, of: OptionsOf) -> Result<Options, String> {
                 return Err(format!("option length ({len}) too small for custom option"));
             }
         } else {
+            let string = matches!(
+                (of, code),
+                (
+                    OptionsOf::Section,
+                    OPT_COMMENT | OPT_SHB_HARDWARE | OPT_SHB_OS | OPT_SHB_USERAPPL
+                ) | (OptionsOf::Interface, OPT_IDB_NAME | OPT_IDB_DESCRIPTION)
+                    | (OptionsOf::Packet, OPT_COMMENT)
+            );
+            if string {
+                found.strings.push(Str { code, at, value });
+            }
             match (of, code) {
                 (OptionsOf::Interface, OPT_IDB_TSRESOL) if len == 1 => {
                     found.tsresol = value.first().copied()
@@ -644,6 +734,7 @@ fn options(mut b: &[u8], e: Endian, of: OptionsOf) -> Result<Options, String> {
             }
         }
         b = b.get(padded..).unwrap_or(&[]);
+        at += padded;
     }
     Ok(found)
 }
@@ -759,15 +850,15 @@ mod tests {
         let e = Endian::Little;
         // Comment option claiming 12 bytes with only 4 present.
         let b = [1, 0, 12, 0, b'a', b'b', b'c', b'd'];
-        assert!(options(&b, e, OptionsOf::Section).is_err());
+        assert!(options(&b, 0, e, OptionsOf::Section).is_err());
         // Truncated option header.
-        assert!(options(&[1, 0], e, OptionsOf::Section).is_err());
+        assert!(options(&[1, 0], 0, e, OptionsOf::Section).is_err());
         // End-of-options stops even with trailing bytes.
         let b = [0, 0, 0, 0, 0xff, 0xff];
-        assert!(options(&b, e, OptionsOf::Section).is_ok());
+        assert!(options(&b, 0, e, OptionsOf::Section).is_ok());
         // A flags option must be 4 bytes long.
         let b = [2, 0, 2, 0, 0, 0, 0, 0];
-        assert!(options(&b, e, OptionsOf::Packet).is_err());
-        assert!(options(&b, e, OptionsOf::Other).is_ok());
+        assert!(options(&b, 0, e, OptionsOf::Packet).is_err());
+        assert!(options(&b, 0, e, OptionsOf::Other).is_ok());
     }
 }

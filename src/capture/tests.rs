@@ -17,6 +17,7 @@ enum Seen {
         offset: u64,
     },
     Warning(u64, String),
+    Text(u64, TextKind, String),
 }
 
 fn decode_chunks(bytes: &[u8], chunk: usize) -> (Vec<Seen>, Result<(), CaptureError>) {
@@ -37,6 +38,7 @@ fn decode_chunks(bytes: &[u8], chunk: usize) -> (Vec<Seen>, Result<(), CaptureEr
                 offset: p.offset,
             },
             Event::Warning(w) => Seen::Warning(w.offset, w.message),
+            Event::Text(t) => Seen::Text(t.offset, t.kind, t.text.into_owned()),
         })
     };
     let mut d = Decoder::new();
@@ -380,4 +382,125 @@ fn bytes_after_a_gzip_member_are_judged_on_both_magic_bytes() {
     assert_eq!(r, Ok(()));
     assert_eq!(packets(&seen).len(), 2);
     assert!(warnings(&seen).is_empty());
+}
+
+fn texts(seen: &[Seen]) -> Vec<(u64, TextKind, &str)> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Text(at, kind, text) => Some((*at, *kind, text.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pcapng_strings_are_sent_with_their_kind_and_offset() {
+    let w = PcapNgWriter::new(false);
+    let shb = w.section_header_with(&[
+        (1, b"<b>file</b>"),
+        (2, b"hw"),
+        (3, b"os\xff"),
+        (4, b"app\0\0"),
+    ]);
+    let idb = w.interface_with(LinkType::RAW, 0, &[(2, b"eth0"), (3, b"uplink")]);
+    let epb = w.enhanced_packet_with(0, 1, 20, &[0x45; 20], &[(1, b"a packet")]);
+    let first = w.enhanced_packet(0, 0, 20, &[0x45; 20]);
+    let mut f = shb.clone();
+    f.extend(&idb);
+    f.extend(&first);
+    f.extend(&epb);
+    let (seen, r) = decode(&f);
+    assert_eq!(r, Ok(()));
+    // SHB options start at byte 24 of the block, IDB options at 16, EPB options after the
+    // padded data (28 + 20); each value 4 bytes after its option header.
+    let idb_at = shb.len() as u64;
+    let epb_at = idb_at + (idb.len() + first.len()) as u64;
+    let iface = |name| {
+        let (section, interface, link_type) = (0, 0, LinkType::RAW);
+        if name {
+            TextKind::InterfaceName {
+                section,
+                interface,
+                link_type,
+            }
+        } else {
+            TextKind::InterfaceDescription {
+                section,
+                interface,
+                link_type,
+            }
+        }
+    };
+    assert_eq!(
+        texts(&seen),
+        [
+            (28, TextKind::SectionComment, "<b>file</b>"),
+            (44, TextKind::Hardware, "hw"),
+            (52, TextKind::Os, "os\u{fffd}"),
+            (60, TextKind::Application, "app"),
+            (idb_at + 20, iface(true), "eth0"),
+            (idb_at + 28, iface(false), "uplink"),
+            (
+                epb_at + 52,
+                TextKind::PacketComment {
+                    index: PacketIdx(1)
+                },
+                "a packet"
+            ),
+        ]
+    );
+    // The offsets point at the values in the file.
+    for (at, _, text) in texts(&seen) {
+        let at = at as usize;
+        assert_eq!(f[at], text.as_bytes()[0], "{text}");
+    }
+    // The section's strings follow its format event; a packet's comment follows the packet.
+    assert!(matches!(seen[0], Seen::Format(..)));
+    assert!(matches!(seen.last(), Some(Seen::Text(..))));
+    assert!(matches!(
+        seen[seen.len() - 2],
+        Seen::Packet { index: 1, .. }
+    ));
+}
+
+#[test]
+fn a_string_is_cut_to_the_cap_at_a_character_boundary() {
+    // The longest a pcapng option can be: 65,535 bytes.
+    let w = PcapNgWriter::new(true);
+    let long = "é".repeat(40_000);
+    let value = &long.as_bytes()[..65_535];
+    let mut f = w.section_header_with(&[(1, value)]);
+    f.extend(w.interface(LinkType::RAW, 0, None, None));
+    let (seen, r) = decode(&f);
+    assert_eq!(r, Ok(()));
+    let t = texts(&seen);
+    assert_eq!(t.len(), 1);
+    let expected = format!("{}…", "é".repeat(MAX_TEXT_BYTES / 2));
+    assert_eq!(t[0].2, expected);
+    // One MiB, and invalid UTF-8 that grows when replaced, are cut the same way.
+    let mib = vec![b'<'; 1 << 20];
+    assert_eq!(text_of(&mib), format!("{}…", "<".repeat(MAX_TEXT_BYTES)));
+    let bad = vec![0xff; MAX_TEXT_BYTES];
+    let cut = text_of(&bad);
+    assert!(
+        cut.len() <= MAX_TEXT_BYTES + '…'.len_utf8(),
+        "{}",
+        cut.len()
+    );
+    assert!(cut.ends_with("\u{fffd}…"));
+    assert_eq!(text_of(b"fits"), "fits");
+    assert!(matches!(text_of(b"fits"), Cow::Borrowed(_)));
+}
+
+#[test]
+fn strings_of_a_corrupt_block_are_not_sent() {
+    let w = PcapNgWriter::new(false);
+    let mut f = w.section_header();
+    let mut idb = w.interface_with(LinkType::RAW, 0, &[(2, b"eth0")]);
+    let n = idb.len();
+    idb[n - 4] ^= 4;
+    f.extend(idb);
+    let (seen, _) = decode(&f);
+    assert!(texts(&seen).is_empty());
+    assert_eq!(warnings(&seen).len(), 1);
 }

@@ -227,6 +227,22 @@ impl PcapNgWriter {
         self.block(block_type::INTERFACE, &body)
     }
 
+    /// An Interface Description Block with any options (e.g. `(2, b"eth0")`, if_name, and
+    /// `(3, b"uplink")`, if_description); time stamps in microseconds.
+    pub fn interface_with(
+        &self,
+        link_type: LinkType,
+        snaplen: u32,
+        options: &[(u16, &[u8])],
+    ) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend(self.u16(link_type.0));
+        body.extend(self.u16(0));
+        body.extend(self.u32(snaplen));
+        body.extend(self.options(options));
+        self.block(block_type::INTERFACE, &body)
+    }
+
     /// An Enhanced Packet Block; `ts` counts the interface's time units since the epoch.
     pub fn enhanced_packet(&self, interface: u32, ts: u64, orig_len: u32, data: &[u8]) -> Vec<u8> {
         self.enhanced_packet_with(interface, ts, orig_len, data, &[])

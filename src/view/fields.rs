@@ -11,7 +11,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::capture::LinkType;
+use crate::capture::{LinkType, PacketIdx, MAX_TEXT_BYTES};
+use crate::dissect::TcpFlags;
 
 /// One decoded field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,7 +438,39 @@ fn tcp(r: &mut Reader<'_>, at: usize, ip_payload: usize) {
     if header >= 20 {
         let payload = ip_payload.saturating_sub(header);
         r.push("Payload", format!("{payload} bytes"), at + header, payload);
+        // Wireshark's tcp.reset_cause: the text some stacks put in a RST (RFC 9293 3.5.3
+        // allows it), e.g. which firewall rule or which error. Only what was captured.
+        if off_flags & TcpFlags::RST != 0 && payload > 0 {
+            let start = at + header;
+            let captured = r.bytes.get(start..).unwrap_or(&[]);
+            let text = captured.get(..payload).unwrap_or(captured);
+            if !text.is_empty() {
+                r.push("Reset cause", printable(text), start, text.len());
+            }
+        }
     }
+}
+
+/// Bytes from a packet as one line of text: UTF-8 (invalid bytes as U+FFFD), control and
+/// bidirectional-override characters as `.` (as Wireshark's bytes pane shows the
+/// unprintable), cut to [`MAX_TEXT_BYTES`] with `…`. The page shows it as a text node.
+pub fn printable(bytes: &[u8]) -> String {
+    // Lossy UTF-8 never shortens, so the bytes past the limit (plus one straddling
+    // character) cannot show.
+    let head = bytes.get(..MAX_TEXT_BYTES + 3).unwrap_or(bytes);
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(head).chars() {
+        if out.len() + c.len_utf8() > MAX_TEXT_BYTES {
+            out.push('…');
+            return out;
+        }
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        out.push(if c.is_control() || bidi { '.' } else { c });
+    }
+    if head.len() < bytes.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn tcp_options(r: &mut Reader<'_>, mut at: usize, end: usize) {
@@ -528,6 +561,9 @@ pub struct PacketDetail {
     /// 1-based frame number of the segment it acknowledges.
     pub acks_frame: Option<u64>,
     pub bytes_in_flight: Option<u32>,
+    /// The capture file's comments on this packet (pcapng `opt_comment`), as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
 }
 
 /// The detail of the TCP packet with capture index `index` of `analysis`, with its captured
@@ -564,6 +600,13 @@ pub fn packet_detail(
             .and_then(|p| records.get(p))
             .map(|r| r.frame_number()),
         bytes_in_flight: records.bytes_in_flight(pos),
+        comments: analysis
+            .capture
+            .comments
+            .iter()
+            .filter(|c| c.packet == Some(PacketIdx(index)))
+            .map(|c| c.text.clone())
+            .collect(),
     })
 }
 
@@ -685,6 +728,56 @@ mod tests {
         for link in [0u16, 101, 108, 113, 276, 228, 229, 9999] {
             let _ = decode(LinkType(link), &bytes, 0);
         }
+    }
+
+    #[test]
+    fn a_rst_with_text_shows_it_as_the_reset_cause() {
+        let mut rst = syn();
+        // After Ethernet and a VLAN tag: flags RST+ACK, 12 bytes of text after the 40-byte TCP
+        // header (IPv4 total length 72).
+        rst[20..22].copy_from_slice(&72u16.to_be_bytes());
+        rst[18 + 20 + 13] = 0x14;
+        rst.extend(b"<b>\x1b[2J\n\xff\xe2\x80\xae");
+        let f = decode(LinkType::ETHERNET, &rst, rst.len() as u32);
+        assert_eq!(value(&f, "TCP", "Payload"), "12 bytes");
+        // Control and bidi-override characters as dots, bytes that are not UTF-8 as U+FFFD.
+        assert_eq!(value(&f, "TCP", "Reset cause"), "<b>.[2J.\u{fffd}.");
+        // Only what was captured, and nothing for a RST without payload or a non-RST.
+        let f = decode(LinkType::ETHERNET, &rst[..rst.len() - 9], rst.len() as u32);
+        assert_eq!(value(&f, "TCP", "Reset cause"), "<b>");
+        let f = decode(LinkType::ETHERNET, &rst[..rst.len() - 12], rst.len() as u32);
+        assert!(f.iter().all(|x| x.name != "Reset cause"));
+        assert_eq!(
+            printable(&[b'x'; 5000]),
+            format!("{}…", "x".repeat(MAX_TEXT_BYTES))
+        );
+        assert_eq!(printable("é".repeat(600).as_bytes()).len(), 1024 + 3);
+    }
+
+    #[test]
+    fn the_hostile_fixture_shows_its_reset_cause_and_packet_comment() {
+        let path = format!(
+            "{}/tests/fixtures/formats/hostile-strings.pcapng",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let file = std::fs::read(path).expect("the fixture");
+        let mut analyzer = crate::pipeline::Analyzer::new();
+        analyzer.feed(&file).unwrap();
+        let analysis = analyzer.finish().unwrap();
+        let loc = analysis.locations[4];
+        let at = loc.offset() as usize;
+        let bytes = &file[at..at + loc.captured as usize];
+        let detail = packet_detail(&analysis, 4, Ok(bytes)).unwrap();
+        assert_eq!(
+            value(&detail.fields, "TCP", "Reset cause"),
+            r#"<script>window.__rstscope_pwned=8</script><img src=x onerror="window.__rstscope_pwned=9">"#
+        );
+        assert_eq!(
+            detail.comments,
+            [r#""><svg onload=window.__rstscope_pwned=7> on the RST"#]
+        );
+        let detail = packet_detail(&analysis, 3, Ok(bytes)).unwrap();
+        assert!(detail.comments.is_empty());
     }
 
     #[test]

@@ -83,3 +83,12 @@ export async function launchBrowser() {
     },
   };
 }
+
+/**
+ * The order the connection table shows connections in by default: those with resets first,
+ * then by stream (src/view/table.rs).
+ */
+export function tableOrder(connections) {
+  const reset = (c) => c.from_client.rst + c.from_server.rst > 0;
+  return [...connections].sort((a, b) => reset(b) - reset(a) || a.stream - b.stream);
+}

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { launchBrowser, serveDist, tableOrder } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -31,7 +31,7 @@ async function streamsShown(page) {
 
 function streamsOfCli() {
   const report = JSON.parse(execFileSync(cli, ['analyze', capture, '--format', 'json'], { encoding: 'utf8' }));
-  return report.connections.map((c) => c.stream);
+  return tableOrder(report.connections).map((c) => c.stream);
 }
 
 async function openCapture(page) {

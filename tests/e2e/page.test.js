@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { launchBrowser, serveDist, tableOrder } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -78,11 +78,6 @@ async function openCapture(page, file) {
 }
 
 /** The connections in the table's default order: reset connections first, then by stream. */
-function tableOrder(connections) {
-  const reset = (c) => c.from_client.rst + c.from_server.rst > 0;
-  return [...connections].sort((a, b) => reset(b) - reset(a) || a.stream - b.stream);
-}
-
 function expectedRows(report) {
   return tableOrder(report.connections).map((c) => ({
     stream: c.stream,

@@ -5,7 +5,8 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::{human_bytes, human_duration, offset_minutes, use_preferences};
-use crate::report::Report;
+use crate::capture::LinkType;
+use crate::report::{link_type_name, CaptureReport, InterfaceReport, Report};
 use crate::view::time::{self, Zone};
 use crate::view::timeline::parse_rfc3339;
 
@@ -68,6 +69,7 @@ pub fn CaptureSummary(props: &CaptureSummaryProps) -> Html {
                 { row("Duration", "duration", human_duration(c.duration)) }
                 { row("Analysed in", "millis", format!("{:.0} ms", props.millis)) }
             </dl>
+            { file_strings(c) }
             if !c.warnings.is_empty() {
                 <div class="capture-summary__warnings" role="status">
                     <h3 class="capture-summary__warnings-title">{ "Not everything could be read" }</h3>
@@ -77,5 +79,76 @@ pub fn CaptureSummary(props: &CaptureSummaryProps) -> Html {
                 </div>
             }
         </section>
+    }
+}
+
+/// What a pcapng file says about itself: the writer's hardware, OS and application, its
+/// interfaces' names and descriptions, and its comments (a packet's with its frame number).
+/// They are the file author's words, possibly hostile: each is a text node, never markup.
+fn file_strings(c: &CaptureReport) -> Html {
+    let written: Vec<(&'static str, &'static str, &String)> = [
+        ("Hardware", "hardware", &c.hardware),
+        ("OS", "os", &c.os),
+        ("Application", "application", &c.application),
+    ]
+    .into_iter()
+    .filter_map(|(name, key, value)| value.as_ref().map(|v| (name, key, v)))
+    .collect();
+    if written.is_empty()
+        && c.interfaces.is_empty()
+        && c.comments.is_empty()
+        && c.strings_not_shown == 0
+    {
+        return html! {};
+    }
+    let interface = |i: &InterfaceReport| {
+        let mut label = format!(
+            "Interface {} ({})",
+            i.interface,
+            link_type_name(LinkType(i.link_type))
+        );
+        if i.section > 0 {
+            label.push_str(&format!(", section {}", i.section + 1));
+        }
+        html! {
+            <div class="capture-summary__item" data-key="interface">
+                <dt class="capture-summary__name">{ label }</dt>
+                <dd class="capture-summary__value capture-summary__text">
+                    { i.name.clone().unwrap_or_default() }
+                    if let Some(description) = &i.description {
+                        <span class="capture-summary__description">{ description.clone() }</span>
+                    }
+                </dd>
+            </div>
+        }
+    };
+    html! {
+        <div class="capture-summary__strings" aria-label="Written in the file">
+            <h3 class="capture-summary__strings-title">{ "Written in the file" }</h3>
+            <dl class="capture-summary__list">
+                { for written.iter().map(|(name, key, value)| html! {
+                    <div class="capture-summary__item" data-key={*key}>
+                        <dt class="capture-summary__name">{ *name }</dt>
+                        <dd class="capture-summary__value capture-summary__text">{ (*value).clone() }</dd>
+                    </div>
+                }) }
+                { for c.interfaces.iter().map(interface) }
+            </dl>
+            if !c.comments.is_empty() {
+                <ul class="capture-summary__comments">
+                    { for c.comments.iter().enumerate().map(|(i, comment)| html! {
+                        <li key={i} class="capture-summary__comment" data-frame={comment.frame.map(|f| f.to_string())}>
+                            if let Some(frame) = comment.frame {
+                                <span class="capture-summary__comment-frame">{ format!("Frame {frame}: ") }</span>
+                            }
+                            <span class="capture-summary__text">{ comment.text.clone() }</span>
+                        </li>
+                    }) }
+                </ul>
+            }
+            if c.strings_not_shown > 0 {
+                <p class="capture-summary__more">{ format!("{} more strings of the file not shown.", c.strings_not_shown) }</p>
+            }
+        </div>
     }
 }

@@ -77,6 +77,11 @@ pub fn DetailPane(props: &DetailPaneProps) -> Html {
             item("Bytes in flight", d.bytes_in_flight.map(|n| n.to_string()));
             html! {
                 <>
+                    if !d.comments.is_empty() {
+                        <ul class="detail-pane__comments" aria-label="Comments in the file">
+                            { for d.comments.iter().map(|c| html! { <li class="detail-pane__comment">{ c.clone() }</li> }) }
+                        </ul>
+                    }
                     if !analysis.is_empty() {
                         <dl class="detail-pane__analysis">{ for analysis }</dl>
                     }
