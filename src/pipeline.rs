@@ -297,7 +297,10 @@ impl Analyzer {
     pub fn finish(mut self) -> Result<Analysis, CaptureError> {
         let Analyzer { decoder, stages } = &mut self;
         decoder.finish(&mut |event| on_event(event, stages))?;
-        let stages = self.stages;
+        let mut stages = self.stages;
+        // What is kept is kept while the capture is shown: no spare capacity.
+        stages.tcp.shrink_to_fit();
+        stages.locations.shrink_to_fit();
         Ok(Analysis {
             capture: stages.summary,
             flows: stages.flows,

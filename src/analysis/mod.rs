@@ -185,6 +185,12 @@ impl TcpAnalyzer {
         Self::default()
     }
 
+    /// The capture has been read: gives back the spare capacity of what is kept.
+    pub fn shrink_to_fit(&mut self) {
+        self.connections.shrink_to_fit();
+        self.records.shrink_to_fit();
+    }
+
     /// Every connection's analysis, indexed by stream number.
     pub fn connections(&self) -> &[ConnectionAnalysis] {
         &self.connections

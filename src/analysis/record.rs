@@ -188,6 +188,15 @@ impl Records {
         Records::default()
     }
 
+    /// Gives back the room the vectors grew into but do not use (up to half of each): called
+    /// once the capture has been read, since the records are then kept as long as it is shown.
+    pub fn shrink_to_fit(&mut self) {
+        self.records.shrink_to_fit();
+        self.dup_ack_num.shrink_to_fit();
+        self.acked.shrink_to_fit();
+        self.bytes_in_flight.shrink_to_fit();
+    }
+
     /// The position the next record will have.
     pub fn next_position(&self) -> u32 {
         u32::try_from(self.records.len()).unwrap_or(u32::MAX)
