@@ -21,14 +21,7 @@ const ISN_C: u32 = u32::MAX - 999;
 const ISN_S: u32 = u32::MAX - 9;
 const MS: i64 = 1_000_000;
 
-const NO_OPTIONS: TcpOptions = TcpOptions {
-    mss: None,
-    window_scale: None,
-    sack_permitted: false,
-    sack: [(SeqNum(0), SeqNum(0)); 4],
-    sack_count: 0,
-    timestamps: None,
-};
+const NO_OPTIONS: TcpOptions = TcpOptions::NONE;
 
 const TEMPLATE: TcpSegment = TcpSegment {
     src: CLIENT,

@@ -68,6 +68,18 @@ pub struct TcpOptions {
     pub timestamps: Option<(u32, u32)>,
 }
 
+impl TcpOptions {
+    /// No option at all.
+    pub const NONE: TcpOptions = TcpOptions {
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack: [(SeqNum(0), SeqNum(0)); 4],
+        sack_count: 0,
+        timestamps: None,
+    };
+}
+
 /// The parsed form of one TCP segment and the IP header fields the analysis needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpSegment {
