@@ -92,9 +92,31 @@ fn report() -> Rc<Report> {
 /// A fresh element in the document to mount a component on.
 fn mount_point() -> Element {
     let document = gloo::utils::document();
+    install_styles(&document);
     let div = document.create_element("div").expect("a div");
     gloo::utils::body().append_child(&div).expect("appended");
     div
+}
+
+/// The page's own stylesheets, as Trunk links them: the diagram and the table scroll inside
+/// boxes of bounded height, which is what lets them draw only what is in view.
+fn install_styles(document: &web_sys::Document) {
+    const ID: &str = "rstscope-test-styles";
+    if document.get_element_by_id(ID).is_some() {
+        return;
+    }
+    let style = document.create_element("style").expect("a style element");
+    style.set_id(ID);
+    style.set_text_content(Some(concat!(
+        include_str!("../styles/base.css"),
+        include_str!("../styles/connection-table.css"),
+        include_str!("../styles/sequence-diagram.css"),
+    )));
+    document
+        .head()
+        .expect("a head")
+        .append_child(&style)
+        .expect("appended");
 }
 
 /// Lets the browser's event loop turn (Yew renders from its scheduler, which may defer work
@@ -493,6 +515,21 @@ async fn a_100k_packet_connection_draws_only_its_first_screen() {
     console_log!("100,000-packet connection: first screen of {drawn} arrows in {millis:.1} ms");
     assert!(drawn < 500, "{drawn} arrows drawn");
     assert!(drawn >= 10);
+    // Once the diagram has measured its box, it still draws only what is in view.
+    for _ in 0..5 {
+        let turn = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = gloo::utils::window()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        wasm_bindgen_futures::JsFuture::from(turn)
+            .await
+            .expect("a turn of the event loop");
+    }
+    let settled = count(&root, "g.sequence-diagram__arrow[data-pos]");
+    assert!(
+        settled < 500,
+        "{settled} arrows drawn after the diagram measured its box"
+    );
 }
 
 use rstscope::view::time::Zone;
