@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { launchBrowser, serveDist, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -42,9 +42,7 @@ test('every corpus capture opens in the page: a summary or one sentence, never a
   const files = captures();
   assert.ok(files.length > 170, 'the corpus has its captures');
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
+  const problems = watchProblems(page);
   await page.goto(server.url);
   await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached' });
   let summaries = 0;

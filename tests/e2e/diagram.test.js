@@ -4,16 +4,14 @@
 // with the browser's Back button.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { cliReport, launchBrowser, serveDist, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
 const shots = path.join(here, 'out');
 const scenario = path.join(root, 'tests/fixtures/scenarios/everyday.client.pcap');
 
@@ -35,16 +33,12 @@ const selectedFrame = (page) =>
   page.$eval('.sequence-diagram', (d) => d.getAttribute('data-selected-frame'));
 
 test('a reset connection opens as a sequence diagram that keys, export and Back work on', async () => {
-  const report = JSON.parse(execFileSync(cli, ['analyze', scenario, '--format', 'json'], { encoding: 'utf8' }));
+  const report = cliReport(scenario);
   const reset = report.connections.find((c) => c.from_client.rst + c.from_server.rst > 0);
   assert.ok(reset, 'the fixture has a reset connection');
 
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   await page.goto(server.url);
   await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached' });
   await page.setInputFiles('input.drop-zone__input', scenario);

@@ -11,11 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { cli, cliReport, launchBrowser, serveDist, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
 const tshark = process.env.TSHARK ?? '/usr/bin/tshark';
 const shots = path.join(here, 'out');
 const scenarios = path.join(root, 'tests/fixtures/scenarios');
@@ -37,10 +36,6 @@ after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-function cliReport(file) {
-  return JSON.parse(execFileSync(cli, ['analyze', file, '--format', 'json'], { encoding: 'utf8' }));
-}
 
 /** Frame numbers (1-based) of each stream, from the CLI's per-packet listing. */
 function framesByStream(file) {
@@ -110,11 +105,7 @@ function parseCsv(text) {
 
 async function openPage(options = {}) {
   const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 800 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   await page.goto(server.url);
   await page.waitForSelector('.app[data-worker="ready"]', { state: 'attached' });
   return { page, problems };

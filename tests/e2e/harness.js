@@ -6,7 +6,33 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 import { chromium } from 'playwright-core';
+
+/** The repository, the release CLI the tests compare with, and where screenshots go. */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
+export const shots = path.join(root, 'tests/e2e/out');
+
+/** The CLI's JSON report of a capture: what the page must agree with. */
+export function cliReport(file) {
+  return JSON.parse(execFileSync(cli, ['analyze', file, '--format', 'json'], { encoding: 'utf8' }));
+}
+
+/**
+ * Collects every page error and console error of `page` (a panic in the page or its worker,
+ * or a Content-Security-Policy violation, shows as one); tests assert the list stays empty.
+ */
+export function watchProblems(page) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  return problems;
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',

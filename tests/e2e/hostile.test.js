@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist } from './harness.js';
+import { launchBrowser, serveDist, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -50,11 +50,7 @@ const injected = (page, scope) =>
 
 test('strings from a capture are shown as text, never as markup', async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   page.on('dialog', async (dialog) => {
     problems.push(`dialog: ${dialog.type()} ${dialog.message()}`);
     await dialog.dismiss();

@@ -3,15 +3,13 @@
 // no network after its first visit (service worker).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist, tableOrder } from './harness.js';
+import { cliReport, launchBrowser, serveDist, tableOrder, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
 const capture = path.join(root, 'tests/fixtures/scenarios/everyday.client.pcap');
 const pagesDist = path.join(root, 'dist-pages');
 
@@ -30,7 +28,7 @@ async function streamsShown(page) {
 }
 
 function streamsOfCli() {
-  const report = JSON.parse(execFileSync(cli, ['analyze', capture, '--format', 'json'], { encoding: 'utf8' }));
+  const report = cliReport(capture);
   return tableOrder(report.connections).map((c) => c.stream);
 }
 
@@ -42,9 +40,7 @@ async function openCapture(page) {
 test('the Pages build works under its sub-path /rstscope/, and works offline after one visit', async () => {
   const server = await serveDist(pagesDist, '/rstscope/');
   const page = await browser.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
+  const problems = watchProblems(page);
 
   await page.goto(server.url);
   await page.waitForSelector('.app[data-worker="ready"][data-offline="ready"]', { state: 'attached' });

@@ -3,17 +3,15 @@
 // JSON for the same file. Run by `make test` after `trunk build --release`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, serveDist, tableOrder } from './harness.js';
+import { cliReport, launchBrowser, serveDist, tableOrder, watchProblems } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const cli = process.env.RSTSCOPE_CLI ?? path.join(root, 'target/release/rstscope');
 const shots = path.join(here, 'out');
 
 // Captures the project made itself (see tests/fixtures/*/README.md).
@@ -34,17 +32,9 @@ after(async () => {
   await server?.close();
 });
 
-function cliReport(file) {
-  return JSON.parse(execFileSync(cli, ['analyze', file, '--format', 'json'], { encoding: 'utf8' }));
-}
-
 async function openPage() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   await page.goto(server.url);
   await page.waitForSelector('input.drop-zone__input', { state: 'attached' });
   // The worker has loaded and the service worker has cached the app: everything the page
