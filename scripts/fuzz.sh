@@ -59,21 +59,22 @@ status=0
 for t in "${targets[@]}"; do
   echo "== fuzzing '$t' for $seconds s"
   make_seeds "$t"
-  mkdir -p "$fuzz/artifacts/$t" "$fuzz/logs"
+  mkdir -p "$fuzz/artifacts/$t" "$fuzz/logs/$t"
   # Build first, on its own: a target that does not compile must fail the script, not leave
   # an old log behind to be read as this run's.
   cargo fuzz build --fuzz-dir "$fuzz" -O "$t"
   rm -f "$fuzz/logs/$t.log"
   before=$(find "$fuzz/artifacts/$t" -type f | sort)
   # -jobs=1 runs libFuzzer in one child process whose output goes to fuzz-0.log in the
-  # working directory: run from fuzz/logs so the log stays there, under the target's name.
+  # working directory: each target runs in a folder of its own (so two targets can run at
+  # once without sharing that file), and the log is kept under the target's name.
   (
-    cd "$fuzz/logs"
+    cd "$fuzz/logs/$t"
     rm -f fuzz-0.log
     cargo fuzz run --fuzz-dir "$fuzz" -O "$t" "$fuzz/corpus/$t" -- \
       -jobs=1 -max_total_time="$seconds" -max_len="$MAX_LEN" -rss_limit_mb=2048 \
       -timeout=30 -print_final_stats=1 -artifact_prefix="$fuzz/artifacts/$t/" || true
-    mv -f fuzz-0.log "$t.log" 2>/dev/null || true
+    mv -f fuzz-0.log "$fuzz/logs/$t.log" 2>/dev/null || true
   )
   log="$fuzz/logs/$t.log"
   if [ -f "$log" ]; then
