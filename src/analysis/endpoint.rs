@@ -2,8 +2,6 @@
 //! and Wireshark's per-flow sequence-analysis state (`tcp_flow_t` and
 //! `tcp_analyze_seq_flow_info_t` in `epan/dissectors/packet-tcp.c`).
 
-use std::cell::Cell;
-
 use crate::capture::Timestamp;
 use crate::dissect::TcpSegment;
 use crate::seq::{SeqNum, SeqUnwrapper};
@@ -134,7 +132,7 @@ pub(super) struct Unacked {
 pub(super) struct UnackedSegments {
     items: Vec<Unacked>,
     /// Lowest `seq` and highest `next_seq` position among `items`; `None` when unknown.
-    bounds: Cell<Option<(i64, i64)>>,
+    bounds: Option<(i64, i64)>,
     /// The ACK number last applied, with no segment pushed since.
     settled_ack: Option<SeqNum>,
 }
@@ -151,7 +149,7 @@ impl UnackedSegments {
     /// Remembers a segment just sent.
     pub(super) fn push(&mut self, segment: Unacked, positions: &SeqUnwrapper) {
         let known = positions.highest().is_some();
-        let bounds = match (self.bounds.get(), known) {
+        let bounds = match (self.bounds, known) {
             (Some((lo, hi)), true) => Some((
                 lo.min(positions.peek(segment.seq)),
                 hi.max(positions.peek(segment.next_seq)),
@@ -163,16 +161,16 @@ impl UnackedSegments {
             _ => None,
         };
         self.items.push(segment);
-        self.bounds.set(bounds);
+        self.bounds = bounds;
         self.settled_ack = None;
     }
 
     /// The lowest `seq` and highest `next_seq` position of the segments; `None` when empty.
-    pub(super) fn bounds(&self, positions: &SeqUnwrapper) -> Option<(i64, i64)> {
+    pub(super) fn bounds(&mut self, positions: &SeqUnwrapper) -> Option<(i64, i64)> {
         if self.items.is_empty() {
             return None;
         }
-        if let Some(bounds) = self.bounds.get() {
+        if let Some(bounds) = self.bounds {
             return Some(bounds);
         }
         let lo = self.items.iter().map(|u| positions.peek(u.seq)).min()?;
@@ -182,7 +180,7 @@ impl UnackedSegments {
             .map(|u| positions.peek(u.next_seq))
             .max()?;
         if positions.highest().is_some() {
-            self.bounds.set(Some((lo, hi)));
+            self.bounds = Some((lo, hi));
         }
         Some((lo, hi))
     }
@@ -209,7 +207,7 @@ impl UnackedSegments {
             }
         });
         if trimmed || self.items.len() != before {
-            self.bounds.set(None);
+            self.bounds = None;
         }
         self.settled_ack = Some(ack);
         acked

@@ -463,7 +463,7 @@ fn take_acked(rev: &mut Endpoint, ack: SeqNum, now: Timestamp) -> Option<AckOf> 
 /// latest SACK blocks cover, and less the SYN or FIN's virtual byte. Computed in the 64-bit
 /// relative space so it cannot wrap; `None` when not trustworthy (after a lost segment, before
 /// an ACK) or out of bounds.
-fn bytes_in_flight(fwd: &Endpoint, rev: &Endpoint, s: &Seg) -> Option<u32> {
+fn bytes_in_flight(fwd: &mut Endpoint, rev: &Endpoint, s: &Seg) -> Option<u32> {
     if s.len == 0 || fwd.unacked.is_empty() || !fwd.valid_bif {
         return None;
     }

@@ -174,7 +174,7 @@ pub struct AckOf {
 }
 
 /// Every TCP packet's record, in file order, and the sparse values beside them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Records {
     records: Vec<PacketRecord>,
     dup_ack_num: Vec<Sparse>,

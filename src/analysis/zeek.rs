@@ -42,7 +42,7 @@
 //! - `likely_server_ports` depends on which scripts Zeek loaded: [`ServerPorts::Base`] is the
 //!   set the default scripts register, [`ServerPorts::None`] is `zeek -b`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
@@ -432,6 +432,9 @@ pub struct ZeekConn {
     /// Analyzer timers (canceled together on a complete close) and the connection's
     /// inactivity timer.
     timers: Vec<Timer>,
+    /// The earliest `at` among `timers` (`i64::MAX` when there is none): most packets come
+    /// before it, and then no timer needs looking at.
+    earliest_timer: i64,
     inactivity_timeout: i64,
     /// A timer removed the connection: it takes no more packets.
     removed: bool,
@@ -471,12 +474,14 @@ impl ZeekConn {
             ends: [src_of(first), (first.dst, first.dst_port)],
             orig: 0,
             sides: [Side::default(); 2],
-            history: String::new(),
+            // Room for a typical history ("ShADadFf" and a few more) without regrowing.
+            history: String::with_capacity(16),
             hist_seen: 0,
             start_ts: ts,
             last_time: ts,
             is_active: true,
             timers: Vec::new(),
+            earliest_timer: i64::MAX,
             inactivity_timeout: 0,
             removed: false,
             packets: 0,
@@ -608,10 +613,21 @@ impl ZeekConn {
     }
 
     fn add_timer(&mut self, now: Timestamp, after: i64, kind: TimerKind) {
-        self.timers.push(Timer {
+        self.push_timer(Timer {
             at: Timestamp(now.0.saturating_add(after)),
             kind,
         });
+    }
+
+    fn push_timer(&mut self, timer: Timer) {
+        self.earliest_timer = self.earliest_timer.min(timer.at.0);
+        self.timers.push(timer);
+    }
+
+    /// Keeps the timers `keep` says to keep.
+    fn retain_timers(&mut self, keep: impl Fn(&Timer) -> bool) {
+        self.timers.retain(keep);
+        self.earliest_timer = self.timers.iter().map(|t| t.at.0).min().unwrap_or(i64::MAX);
     }
 
     /// `Connection::SetInactivityTimeout`: replaces the inactivity timer.
@@ -619,7 +635,7 @@ impl ZeekConn {
         if timeout == self.inactivity_timeout {
             return;
         }
-        self.timers.retain(|t| t.kind != TimerKind::Inactivity);
+        self.retain_timers(|t| t.kind != TimerKind::Inactivity);
         let last = self.last_time;
         self.add_timer(last, timeout, TimerKind::Inactivity);
         self.inactivity_timeout = timeout;
@@ -644,7 +660,7 @@ impl ZeekConn {
     /// Runs the timers due at network time `now` (Zeek dispatches them before the packet
     /// that advances the clock). Returns whether the connection was removed.
     pub fn run_timers(&mut self, now: Timestamp) -> bool {
-        while !self.removed {
+        while !self.removed && self.earliest_timer <= now.0 {
             let due = self
                 .timers
                 .iter()
@@ -656,6 +672,7 @@ impl ZeekConn {
                 break;
             };
             let timer = self.timers.swap_remove(i);
+            self.retain_timers(|_| true);
             self.fire(timer);
         }
         self.removed
@@ -727,7 +744,7 @@ impl ZeekConn {
         if due <= t.0 {
             self.removed = true;
         } else {
-            self.timers.push(Timer {
+            self.push_timer(Timer {
                 at: Timestamp(due),
                 kind: TimerKind::Inactivity,
             });
@@ -1129,7 +1146,7 @@ impl ZeekConn {
             {
                 self.is_active = false; // ConnectionFinished
             }
-            self.timers.retain(|t| t.kind == TimerKind::Inactivity);
+            self.retain_timers(|t| t.kind == TimerKind::Inactivity);
             self.add_timer(last, TCP_CLOSE_DELAY, TimerKind::Delete);
         } else if s.prev_state != EndpointState::Inactive {
             self.add_timer(last, TCP_SESSION_TIMER, TimerKind::Expire);
@@ -1226,6 +1243,11 @@ pub struct ZeekTracker {
     config: ZeekConfig,
     /// The current Zeek connection of each endpoint pair: index into `records`.
     current: HashMap<FlowKey, usize>,
+    /// The same, by stream: what `current` held for the stream's key at its last packet.
+    /// A stream's packets all have one key, and once the flow table opens a new stream on a
+    /// key it sends nothing more to the old one; so only a stream's first packet needs the
+    /// hash table (the others, nearly all, skip building and hashing the key).
+    by_stream: Vec<Option<usize>>,
     records: Vec<ZeekRecord>,
     /// Zeek's network time: the latest packet time so far (it never goes back).
     now: Option<Timestamp>,
@@ -1241,7 +1263,9 @@ impl ZeekTracker {
     }
 
     /// Processes one segment; returns the index of its Zeek connection in
-    /// [`ZeekTracker::records`].
+    /// [`ZeekTracker::records`]. `stream` is the segment's stream in the [`FlowTable`]
+    /// (crate::flow::FlowTable) fed the same segments: all of a stream's segments must be
+    /// between the same two endpoints.
     pub fn push(&mut self, stream: StreamId, seg: &TcpSegment, ts: Timestamp) -> usize {
         self.push_checked(stream, seg, ts, true)
     }
@@ -1257,8 +1281,15 @@ impl ZeekTracker {
     ) -> usize {
         let now = self.now.map_or(ts, |n| n.max(ts));
         self.now = Some(now);
-        let (key, _) = FlowKey::of(seg);
-        let existing = self.current.get(&key).copied().filter(|&i| {
+        let slot = stream.index();
+        if self.by_stream.len() <= slot {
+            self.by_stream.resize(slot + 1, None);
+        }
+        let current = match self.by_stream.get(slot).copied().flatten() {
+            Some(i) => Some(i),
+            None => self.current.get(&FlowKey::of(seg).0).copied(),
+        };
+        let existing = current.filter(|&i| {
             self.records
                 .get_mut(i)
                 .is_some_and(|r| !r.conn.run_timers(now) && !r.conn.is_reuse(seg))
@@ -1271,10 +1302,13 @@ impl ZeekTracker {
                     stream,
                     conn: ZeekConn::new(self.config, seg, now),
                 });
-                self.current.insert(key, i);
+                self.current.insert(FlowKey::of(seg).0, i);
                 i
             }
         };
+        if let Some(cached) = self.by_stream.get_mut(slot) {
+            *cached = Some(index);
+        }
         if let Some(r) = self.records.get_mut(index) {
             if checksum_ok {
                 r.conn.push(seg, now);

@@ -333,9 +333,26 @@ impl Decoder {
         loop {
             let (status, warnings) = match &mut self.stage {
                 Stage::Sniff(_) | Stage::Stopped => return Ok(()),
+                Stage::Plain if self.buf.is_empty() => {
+                    // Straight from the caller's bytes: only an unread tail is copied.
+                    let consumed = self.parse_bytes(input, eof, sink)?;
+                    if !matches!(self.stage, Stage::Stopped) {
+                        self.buf
+                            .extend_from_slice(input.get(consumed..).unwrap_or(&[]));
+                    }
+                    return Ok(());
+                }
                 Stage::Plain => {
-                    self.buf.extend_from_slice(input);
-                    input = &[];
+                    // Complete the buffered tail with what the parser says it needs (or a
+                    // little more), then go round: once the tail is read, the rest of the
+                    // input is read in place.
+                    let want = match self.need.checked_sub(self.buf.len()) {
+                        Some(short) if short > 0 => short,
+                        _ => PLAIN_TOP_UP,
+                    };
+                    let (now, later) = input.split_at(want.min(input.len()));
+                    self.buf.extend_from_slice(now);
+                    input = later;
                     (compress::Status::NeedInput, Vec::new())
                 }
                 Stage::Gzip(z) => {
@@ -399,23 +416,37 @@ impl Decoder {
 
     /// Runs the container parser over the buffered decompressed bytes.
     fn parse(&mut self, eof: bool, sink: &mut dyn FnMut(Event<'_>)) -> Result<(), CaptureError> {
-        if matches!(self.stage, Stage::Stopped) {
-            return Ok(());
+        let mut buf = std::mem::take(&mut self.buf);
+        let consumed = self.parse_bytes(&buf, eof, sink)?;
+        if !matches!(self.stage, Stage::Stopped) {
+            buf.drain(..consumed);
+            self.buf = buf;
         }
-        if self.buf.len() < self.need && !eof {
-            return Ok(());
+        Ok(())
+    }
+
+    /// Runs the container parser over `bytes`, the decompressed stream from `self.base` on;
+    /// returns how many of them it consumed (`self.base` moves on by as many).
+    fn parse_bytes(
+        &mut self,
+        bytes: &[u8],
+        eof: bool,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) -> Result<usize, CaptureError> {
+        if matches!(self.stage, Stage::Stopped) || (bytes.len() < self.need && !eof) {
+            return Ok(0);
         }
         if self.parser.is_none() {
-            match detect(&self.buf, eof, self.compression)? {
+            match detect(bytes, eof, self.compression)? {
                 Some(parser) => self.parser = Some(parser),
-                None => return Ok(()),
+                None => return Ok(0),
             }
         }
         let Some(parser) = &mut self.parser else {
-            return Ok(());
+            return Ok(0);
         };
         let parsed = parser.parse(
-            &self.buf,
+            bytes,
             self.base,
             eof,
             &mut Out {
@@ -423,17 +454,19 @@ impl Decoder {
                 sink,
             },
         )?;
-        let consumed = parsed.consumed.min(self.buf.len());
-        self.buf.drain(..consumed);
+        let consumed = parsed.consumed.min(bytes.len());
         self.base += consumed as u64;
         self.need = parsed.need;
         if parsed.done {
             self.stage = Stage::Stopped;
-            self.buf = Vec::new();
         }
-        Ok(())
+        Ok(consumed)
     }
 }
+
+/// How much input is added at a time to an unread tail of an uncompressed capture when the
+/// parser has not said how much it needs.
+const PLAIN_TOP_UP: usize = 1 << 12;
 
 /// Recognises the container from its first four bytes.
 fn detect(

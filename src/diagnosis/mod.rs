@@ -76,16 +76,77 @@ pub fn diagnose(analysis: &Analysis, ttls: &TtlObserver) -> Diagnosis {
 }
 
 /// [`diagnose`] over the parts.
+///
+/// The pass over the records is done in two halves at once where there are threads: the
+/// connections with even stream numbers and those with odd ones (nothing here crosses
+/// connections until the resets are put together, in file order, for the mass resets).
 pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     let conns = inputs.flows.connections();
-    let mut tracks = vec![Track::default(); conns.len()];
+    let ((even_tracks, even), (odd_tracks, odd)) =
+        crate::pipeline::both(|| walk(inputs, 0), || walk(inputs, 1));
+    let tracks = [even_tracks, odd_tracks];
+    let mut found = merge_in_file_order(even, odd);
+    let bursts = summary::mark_mass_resets(&mut found);
+    let last_ts = inputs.span.map(|(_, last)| last);
+    let empty = Track::default();
+    let mut connections: Vec<ConnectionDiagnosis> = conns
+        .iter()
+        .enumerate()
+        .map(|(i, conn)| {
+            let track = tracks[i % 2].get(i / 2).unwrap_or(&empty);
+            connection_outcome(conn, track, last_ts)
+        })
+        .collect();
+    for f in &found {
+        if let Some(c) = connections.get_mut(f.stream.index()) {
+            c.resets.push(f.verdict.clone());
+        }
+    }
+    for c in &mut connections {
+        settle_outcome(c);
+    }
+    let peers: Vec<(SocketAddr, SocketAddr)> = conns.iter().map(|c| (c.client, c.server)).collect();
+    let summary = summary::summarise(&found, &bursts, &connections, &peers, inputs.span);
+    Diagnosis {
+        connections,
+        summary,
+    }
+}
+
+/// Two lists of resets, each in file order, as one.
+fn merge_in_file_order(a: Vec<Found>, b: Vec<Found>) -> Vec<Found> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.at.index <= y.at.index => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        };
+        match next {
+            Some(f) => out.push(f),
+            None => return out,
+        }
+    }
+}
+
+/// The pass over the records for the connections whose stream number has the parity `half`
+/// (0 or 1): what each had seen before each packet (indexed by stream number / 2), and the
+/// verdict on each RST.
+fn walk(inputs: Inputs<'_>, half: u32) -> (Vec<Track>, Vec<Found>) {
+    let conns = inputs.flows.connections();
+    let mut tracks = vec![Track::default(); (conns.len() + 1 - half as usize) / 2];
     let mut found: Vec<Found> = Vec::new();
     for record in inputs.tcp.records().as_slice() {
         let stream = record.stream;
+        if stream.0 % 2 != half {
+            continue;
+        }
         let (Some(conn), Some(ca), Some(track)) = (
             inputs.flows.connection(stream),
             inputs.tcp.connection(stream),
-            tracks.get_mut(stream.index()),
+            tracks.get_mut(stream.index() / 2),
         ) else {
             continue;
         };
@@ -112,27 +173,7 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
         }
         track.push(&pkt);
     }
-    let bursts = summary::mark_mass_resets(&mut found);
-    let last_ts = inputs.span.map(|(_, last)| last);
-    let mut connections: Vec<ConnectionDiagnosis> = conns
-        .iter()
-        .zip(&tracks)
-        .map(|(conn, track)| connection_outcome(conn, track, last_ts))
-        .collect();
-    for f in &found {
-        if let Some(c) = connections.get_mut(f.stream.index()) {
-            c.resets.push(f.verdict.clone());
-        }
-    }
-    for c in &mut connections {
-        settle_outcome(c);
-    }
-    let peers: Vec<(SocketAddr, SocketAddr)> = conns.iter().map(|c| (c.client, c.server)).collect();
-    let summary = summary::summarise(&found, &bursts, &connections, &peers, inputs.span);
-    Diagnosis {
-        connections,
-        summary,
-    }
+    (tracks, found)
 }
 
 /// The capture holds nothing of the connection but RSTs.

@@ -14,8 +14,9 @@ use super::components::{
     download_bytes, CaptureSummary, DropZone, Explorer, Preferences, ProgressBar, ResetsSummary,
     ShortcutHelp,
 };
-use super::protocol::{FromWorker, JobId, Question, CAPTURE_KIND, WORKER_URL};
+use super::protocol::{FromWorker, JobId, Question, CAPTURE_KIND, REPORT_KIND, WORKER_URL};
 use super::state::{Action, Phase, State, Toggle};
+use super::wire;
 use crate::view::time::Zone;
 
 /// The page's one worker, started when the page loads, and what waits for it to be ready.
@@ -78,6 +79,36 @@ fn offer_capture(data: &JsValue) {
     }
 }
 
+/// The worker's report message (`{kind: "report", job, millis, bytes}`, see
+/// [`super::protocol`]) as the action it leads to; `None` for any other message.
+fn read_report(data: &JsValue) -> Option<Action> {
+    let field = |key: &str| Reflect::get(data, &key.into()).ok();
+    if field("kind").and_then(|k| k.as_string()).as_deref() != Some(REPORT_KIND) {
+        return None;
+    }
+    mark("rstscope:report-received");
+    let job = field("job").and_then(|j| j.as_f64()).unwrap_or(0.0) as JobId;
+    let millis = field("millis").and_then(|m| m.as_f64()).unwrap_or(0.0);
+    let bytes = field("bytes")
+        .and_then(|b| b.dyn_into::<Uint8Array>().ok())
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    Some(match wire::from_bytes(&bytes) {
+        Ok(report) => {
+            mark("rstscope:report-decoded");
+            Action::Done {
+                job,
+                report: Rc::new(report),
+                millis,
+            }
+        }
+        Err(e) => Action::Failed {
+            job,
+            message: format!("the report from the worker could not be read ({e})"),
+        },
+    })
+}
+
 /// Whether a key press belongs to the page's shortcuts: not typed into a text field, not with
 /// a modifier (those are the browser's).
 fn is_shortcut(event: &KeyboardEvent) -> bool {
@@ -106,13 +137,17 @@ fn start_analyst(
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let Some(text) = data.as_string() else {
-                offer_capture(&data);
+                if let Some(action) = read_report(&data) {
+                    let done = matches!(action, Action::Done { .. });
+                    dispatch.dispatch(action);
+                    if done {
+                        mark("rstscope:report-dispatched");
+                    }
+                } else {
+                    offer_capture(&data);
+                }
                 return;
             };
-            // The report is the one large message: mark its arrival before it is parsed.
-            if text.starts_with(r#"{"kind":"done""#) {
-                mark("rstscope:report-received");
-            }
             let action = match FromWorker::from_json(&text) {
                 Ok(FromWorker::Ready) => {
                     dispatch.dispatch(Action::WorkerReady);
@@ -143,15 +178,6 @@ fn start_analyst(
                     total,
                     packets,
                 },
-                Ok(FromWorker::Done {
-                    job,
-                    report,
-                    millis,
-                }) => Action::Done {
-                    job,
-                    report: Rc::new(report),
-                    millis,
-                },
                 Ok(FromWorker::Failed { job, message }) => Action::Failed { job, message },
                 Ok(FromWorker::Cancelled { .. }) => return,
                 Ok(FromWorker::Packets { job, connection }) => Action::Packets {
@@ -162,6 +188,12 @@ fn start_analyst(
                     job,
                     detail: Rc::new(detail),
                 },
+                Ok(FromWorker::Timings { marks, .. }) => {
+                    for (name, at) in marks {
+                        mark_at(&name, at);
+                    }
+                    return;
+                }
                 Ok(FromWorker::Unanswered { message, .. }) => {
                     gloo::console::warn!(message);
                     return;
@@ -217,10 +249,31 @@ fn register_service_worker(dispatch: UseReducerDispatcher<State>) {
 }
 
 /// Sets a performance mark (the browser benchmark, tests/e2e/bench.mjs, reads them): when a
-/// file was chosen, when its report arrived from the worker, and when it was first shown.
+/// file was chosen, when its report arrived from the worker, was decoded and handed to the
+/// state, and when it was first shown. The worker's steps (read, analysed, report built,
+/// encoded, posted) come as marks too, from [`FromWorker::Timings`].
 fn mark(name: &str) {
-    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = performance.mark(name);
+    super::mark(name);
+}
+
+/// Sets a performance mark at `epoch_ms` (milliseconds since the Unix epoch, as the worker
+/// reports its steps), converted to the page's clock.
+fn mark_at(name: &str, epoch_ms: f64) {
+    let Some(performance) = web_sys::window().and_then(|w| w.performance()) else {
+        return;
+    };
+    let options = Object::new();
+    let start = epoch_ms - performance.time_origin();
+    if !start.is_finite() || start < 0.0 {
+        return;
+    }
+    // `mark(name, {startTime})` (User Timing Level 3), called through JS: web-sys's typed
+    // binding needs a feature the crate does not enable.
+    let _ = Reflect::set(&options, &"startTime".into(), &JsValue::from_f64(start));
+    if let Ok(function) =
+        Reflect::get(&performance, &"mark".into()).and_then(|f| f.dyn_into::<js_sys::Function>())
+    {
+        let _ = function.call2(&performance, &name.into(), &options);
     }
 }
 

@@ -6,9 +6,17 @@ pub mod app;
 pub mod components;
 pub mod protocol;
 pub mod state;
+pub mod wire;
 pub mod worker;
 
 /// Starts the page: mounts the Yew application on `<body>`.
 pub fn start_app() {
     yew::Renderer::<app::App>::new().render();
+}
+
+/// Sets a performance mark on the page's clock (see `app` for which ones there are).
+pub(crate) fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
 }

@@ -7,6 +7,11 @@
 //! the worker answers with [`FromWorker`] messages serialised as JSON strings, each naming its
 //! job, so the page can drop what belongs to a job it has moved past.
 //!
+//! The one large answer, the finished job's [`Report`](crate::report::Report), is not JSON: it
+//! comes as a plain object `{kind: "report", job, millis, bytes}`, `bytes` a transferred
+//! `Uint8Array` holding the report in [`super::wire`]'s binary form and `millis` the time
+//! the worker spent on the job. [`FromWorker::Timings`] follows it.
+//!
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
 //! `{job, stream, packet}` (a capture index) for one packet's decoded headers and bytes, read
@@ -18,7 +23,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
 use crate::view::fields::PacketDetail;
 use crate::view::ladder::ConnectionPackets;
 
@@ -27,6 +31,9 @@ pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
 
 /// The `kind` of the worker's capture-file answer (see the module documentation).
 pub const CAPTURE_KIND: &str = "capture";
+
+/// The `kind` of the worker's report message (see the module documentation).
+pub const REPORT_KIND: &str = "report";
 
 /// A job number: one per file the person opens.
 pub type JobId = u32;
@@ -53,12 +60,6 @@ pub enum FromWorker {
         total: u64,
         packets: u64,
     },
-    /// The analysis is complete. `millis`: time spent in the worker.
-    Done {
-        job: JobId,
-        report: Report,
-        millis: f64,
-    },
     /// The file cannot be read as a capture (one sentence).
     Failed { job: JobId, message: String },
     /// The job stopped because the page cancelled it.
@@ -72,6 +73,14 @@ pub enum FromWorker {
     Detail { job: JobId, detail: PacketDetail },
     /// A question about a job's analysis that cannot be answered (one sentence).
     Unanswered { job: JobId, message: String },
+    /// When the worker passed each step of a job's last stage, sent right after the report
+    /// (see the module documentation): `(name, time)` with the time in milliseconds since the Unix epoch
+    /// (`performance.timeOrigin + performance.now()`), so the page can set them as performance
+    /// marks on its own clock (the browser benchmark, tests/e2e/bench.mjs, reads them).
+    Timings {
+        job: JobId,
+        marks: Vec<(String, f64)>,
+    },
 }
 
 impl FromWorker {

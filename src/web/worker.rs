@@ -1,6 +1,7 @@
 //! The worker side: receives `{job, file}`, reads the file in slices (awaiting each, so a
 //! `{job, cancel}` message is seen between slices), feeds the analyzer and posts progress and
-//! the report. One worker serves every file the page opens.
+//! the report (in [`wire`]'s binary form, transferred, then the times of its last steps). One
+//! worker serves every file the page opens.
 //!
 //! It keeps the finished analysis and the `File` of the latest job, to answer the page's
 //! questions about it: one connection's packets, one packet's headers and bytes (read back
@@ -17,7 +18,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use super::protocol::{FromWorker, JobId, CAPTURE_KIND};
+use super::protocol::{FromWorker, JobId, CAPTURE_KIND, REPORT_KIND};
+use super::wire;
 use crate::capture::{Decoder, Event, PacketIdx};
 use crate::diagnosis::{Diagnosis, Sender};
 use crate::export::{self, Planned};
@@ -123,14 +125,39 @@ pub fn start() {
         let current = current.clone();
         let kept = kept.clone();
         spawn_local(async move {
-            let message = match file {
-                Some(file) => analyze(&scope, job, &file, &current, &kept).await,
-                None => FromWorker::Failed {
+            let mut marks = Marks::default();
+            let analysed = match file {
+                Some(file) => analyze(&scope, job, &file, &current, &kept, &mut marks).await,
+                None => Err(FromWorker::Failed {
                     job,
                     message: "the page sent something that is not a file".into(),
-                },
+                }),
             };
-            post(&scope, &message);
+            match analysed.and_then(|(report, millis)| {
+                let bytes = wire::to_bytes(&report).map_err(|e| FromWorker::Failed {
+                    job,
+                    message: format!("the report could not be encoded ({e})"),
+                })?;
+                // The page gets its own copy; this one is not needed any more.
+                drop(report);
+                marks.add(&scope, "report-encoded");
+                post_report(&scope, job, millis, &bytes).map_err(|_| FromWorker::Failed {
+                    job,
+                    message: "the report could not be sent to the page".into(),
+                })
+            }) {
+                Ok(()) => {
+                    marks.add(&scope, "report-posted");
+                    post(
+                        &scope,
+                        &FromWorker::Timings {
+                            job,
+                            marks: marks.0,
+                        },
+                    );
+                }
+                Err(message) => post(&scope, &message),
+            }
         });
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -147,13 +174,28 @@ fn now(scope: &DedicatedWorkerGlobalScope) -> f64 {
     scope.performance().map_or(0.0, |p| p.now())
 }
 
+/// When the worker passed each step of a job's last stage (see [`FromWorker::Timings`]).
+#[derive(Default)]
+struct Marks(Vec<(String, f64)>);
+
+impl Marks {
+    /// Notes that step `name` is done now (milliseconds since the Unix epoch).
+    fn add(&mut self, scope: &DedicatedWorkerGlobalScope, name: &str) {
+        if let Some(p) = scope.performance() {
+            self.0
+                .push((format!("rstscope:worker-{name}"), p.time_origin() + p.now()));
+        }
+    }
+}
+
 async fn analyze(
     scope: &DedicatedWorkerGlobalScope,
     job: JobId,
     file: &File,
     current: &Cell<JobId>,
     kept: &RefCell<Option<Kept>>,
-) -> FromWorker {
+    marks: &mut Marks,
+) -> Result<(Report, f64), FromWorker> {
     let started = now(scope);
     let total = file.size();
     let mut analyzer = Analyzer::new();
@@ -163,22 +205,22 @@ async fn analyze(
         let end = (offset + CHUNK).min(total);
         let slice = match file.slice_with_f64_and_f64(offset, end) {
             Ok(slice) => slice,
-            Err(_) => return unreadable(job, offset),
+            Err(_) => return Err(unreadable(job, offset)),
         };
         let bytes = match JsFuture::from(slice.array_buffer()).await {
             Ok(bytes) => Uint8Array::new(&bytes),
-            Err(_) => return unreadable(job, offset),
+            Err(_) => return Err(unreadable(job, offset)),
         };
         if current.get() != job {
-            return FromWorker::Cancelled { job };
+            return Err(FromWorker::Cancelled { job });
         }
         buf.resize(bytes.length() as usize, 0);
         bytes.copy_to(&mut buf);
         if let Err(error) = analyzer.feed(&buf) {
-            return FromWorker::Failed {
+            return Err(FromWorker::Failed {
                 job,
                 message: error.to_string(),
-            };
+            });
         }
         offset = end;
         post(
@@ -191,25 +233,24 @@ async fn analyze(
             },
         );
     }
+    marks.add(scope, "read");
     match analyzer.finish() {
         Ok(analysis) => {
+            marks.add(scope, "analysis-done");
             let report = Report::new(&analysis);
+            marks.add(scope, "report-built");
             *kept.borrow_mut() = Some(Kept {
                 job,
                 file: file.clone(),
                 analysis,
                 diagnosis: None,
             });
-            FromWorker::Done {
-                job,
-                report,
-                millis: now(scope) - started,
-            }
+            Ok((report, now(scope) - started))
         }
-        Err(error) => FromWorker::Failed {
+        Err(error) => Err(FromWorker::Failed {
             job,
             message: error.to_string(),
-        },
+        }),
     }
 }
 
@@ -394,6 +435,23 @@ async fn redecode_all(file: &File, planned: &[Planned]) -> Result<Vec<Vec<u8>>, 
     } else {
         Err("some packets were not found when decompressing the file again".into())
     }
+}
+
+/// Sends the report to the page in [`wire`]'s binary form, its bytes transferred rather than
+/// copied (see the protocol's module documentation).
+fn post_report(
+    scope: &DedicatedWorkerGlobalScope,
+    job: JobId,
+    millis: f64,
+    bytes: &[u8],
+) -> Result<(), JsValue> {
+    let message = Object::new();
+    Reflect::set(&message, &"kind".into(), &REPORT_KIND.into())?;
+    Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    Reflect::set(&message, &"millis".into(), &JsValue::from_f64(millis))?;
+    let array = Uint8Array::from(bytes);
+    Reflect::set(&message, &"bytes".into(), &array)?;
+    scope.post_message_with_transfer(&message, &Array::of1(&array.buffer()))
 }
 
 /// Sends a capture file to the page, its bytes transferred rather than copied.

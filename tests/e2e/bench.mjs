@@ -9,7 +9,8 @@
 //     browser reads the file itself, nothing is copied through the driver, whatever the size);
 //   - measures, with the page's own clock, the time from the input's change event to both the
 //     capture summary (.capture-summary) and the connection table (.connection-table) being in
-//     the page, and reads the page's `rstscope:*` performance marks if it sets any;
+//     the page, and reads the page's `rstscope:*` performance marks (the page's and, converted
+//     to its clock, the worker's) and prints them as a step-by-step breakdown;
 //   - samples, every 250 ms, the progress bar's value, the page's JS heap (CDP Performance) and
 //     the resident memory of Chromium's renderer processes (/proc: the worker and its wasm
 //     memory live there), and reports the peaks;
@@ -273,9 +274,30 @@ function table(results, cancel) {
     const s = r.shownMs / 1000;
     lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(2)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
   }
-  const marks = results.flatMap((r) => (r.marks ?? []).map((m) => `${r.file}: ${m.name} at ${m.at.toFixed(0)} ms`));
   lines.push('');
-  lines.push(marks.length ? `Performance marks: ${marks.join('; ')}` : 'Performance marks: the page sets no `rstscope:*` marks.');
+  if (results.some((r) => r.marks?.length)) {
+    lines.push('Performance marks (`rstscope:*`, page clock; the worker\'s steps are converted to it), in ms after');
+    lines.push('`rstscope:file-selected`, and the time since the mark before:');
+    for (const r of results) {
+      const marks = [...(r.marks ?? [])].sort((a, b) => a.at - b.at);
+      const selected = marks.find((m) => m.name === 'rstscope:file-selected')?.at;
+      if (selected === undefined) continue;
+      // The page's first render is not the DOM update the probe sees: show that too.
+      if (!r.error) marks.push({ name: '(summary and table in the DOM)', at: selected + r.shownMs });
+      marks.sort((a, b) => a.at - b.at);
+      lines.push('');
+      lines.push(`| ${r.file} | ms | step ms |`);
+      lines.push('|---|---:|---:|');
+      let before = selected;
+      for (const m of marks) {
+        if (m.at < selected) continue;
+        lines.push(`| ${m.name.replace('rstscope:', '')} | ${(m.at - selected).toFixed(0)} | ${(m.at - before).toFixed(0)} |`);
+        before = m.at;
+      }
+    }
+  } else {
+    lines.push('Performance marks: the page sets no `rstscope:*` marks.');
+  }
   if (cancel) {
     lines.push('');
     lines.push(`Cancel (second run of ${cancel.file}): clicked at ${(cancel.progressAtCancel * 100).toFixed(0)}% read; `

@@ -98,7 +98,10 @@ pub fn Explorer(props: &ExplorerProps) -> Html {
         use_effect_with(
             (*stream, known, props.report.clone()),
             move |(stream, known, _)| {
-                selected.set(None);
+                // Setting a state re-renders even when it does not change it.
+                if selected.is_some() {
+                    selected.set(None);
+                }
                 if let (Some(s), true, false) = (*stream, *known, have) {
                     on_question.emit(Question {
                         stream: s,

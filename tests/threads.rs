@@ -1,0 +1,117 @@
+//! The two-thread analyzer the command line uses (`Analyzer::on_two_threads`) must give exactly
+//! what the one-thread analyzer the page uses gives: the same per-packet records, and the same
+//! report, for every fixture and every corpus capture. And the report's one-line JSON, written
+//! in two halves at once, must be exactly what `serde_json` writes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use rstscope::pipeline::{Analysis, Analyzer};
+use rstscope::report::Report;
+
+fn analyse(bytes: &[u8], mut analyzer: Analyzer) -> Option<Analysis> {
+    for chunk in bytes.chunks(1 << 16) {
+        analyzer.feed(chunk).ok()?;
+    }
+    analyzer.finish().ok()
+}
+
+/// Returns how many TCP packets the file has.
+fn assert_same(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap();
+    let one = analyse(&bytes, Analyzer::new());
+    let two = analyse(&bytes, Analyzer::on_two_threads());
+    let (one, two) = match (one, two) {
+        (Some(one), Some(two)) => (one, two),
+        (None, None) => return 0,
+        _ => panic!("{}: only one analyzer could read it", path.display()),
+    };
+    assert_eq!(one.capture.tcp_packets, two.capture.tcp_packets);
+    assert!(
+        one.tcp.records() == two.tcp.records(),
+        "{}: different per-packet records",
+        path.display()
+    );
+    assert!(
+        one.locations == two.locations,
+        "{}: different packet locations",
+        path.display()
+    );
+    let report = Report::new(&one);
+    assert_eq!(
+        report.to_json(),
+        Report::new(&two).to_json(),
+        "{}: different reports",
+        path.display()
+    );
+    assert_compact_json_is_serde_json(&report, path);
+    one.capture.tcp_packets
+}
+
+fn assert_compact_json_is_serde_json(report: &Report, path: &Path) {
+    let all = report.connections.len();
+    for n in [0, 1, 2, 3, all] {
+        let mut report = report.clone();
+        report.connections.truncate(n);
+        let mut written = Vec::new();
+        report.write_json(&mut written, false).unwrap();
+        assert!(
+            written == serde_json::to_vec(&report).unwrap(),
+            "{}: the one-line JSON of {n} connections differs from serde_json's",
+            path.display()
+        );
+    }
+}
+
+/// The project's own captures: tests/fixtures/formats and tests/fixtures/scenarios.
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = Vec::new();
+    for dir in ["formats", "scenarios"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e != "md" && e != "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() >= 20,
+        "expected the project's fixtures in {}",
+        root.display()
+    );
+    files
+}
+
+#[test]
+fn two_threads_give_the_same_analysis_on_the_fixtures() {
+    let tcp_packets: u64 = fixtures().iter().map(|f| assert_same(f)).sum();
+    assert!(
+        tcp_packets > 500,
+        "{tcp_packets} TCP packets in the fixtures"
+    );
+}
+
+#[test]
+fn two_threads_give_the_same_analysis_on_the_corpus() {
+    let Some(dir) = common::corpus_dir("two_threads_give_the_same_analysis_on_the_corpus") else {
+        return;
+    };
+    let mut files = common::corpus_captures(&dir);
+    assert!(
+        files.len() > 100,
+        "expected the corpus in {}",
+        dir.display()
+    );
+    // The composites have no oracle of their own; in them, batches are handed over many times.
+    files.push(dir.join("composite/ndpi-480-real-captures-merged.pcap"));
+    files.push(dir.join("composite/zeek-traces-real-merged.pcap"));
+    let tcp_packets: u64 = files.iter().map(|f| assert_same(f)).sum();
+    // The composites alone hold 273,414 TCP packets.
+    assert!(
+        tcp_packets > 400_000,
+        "{tcp_packets} TCP packets in the corpus"
+    );
+}
