@@ -9,6 +9,7 @@
 #
 # For each file, alternately, a few times each (BENCH_RUNS, default 3; files over 500 MB twice):
 #   rstscope analyze F --format json > /dev/null
+#   rstscope analyze F --format json --one-thread > /dev/null   (all on one thread, as the page)
 #   tshark -n -r F -q -z conv,tcp > /dev/null
 # under /usr/bin/time, after one untimed read of the file so both start from the page cache.
 # Reported: median wall time, packets/s, MB/s, peak RSS, the ratio; and the analysis's retained
@@ -94,10 +95,11 @@ for f in "${files[@]}"; do
   mem=$(target/release/examples/mem_per_packet "$f")
   mem_lines+=("$mem")
   packets=$(sed -n '1s/^.*: \([0-9]*\) packets,.*$/\1/p' <<<"$mem")
-  declare -a rw=() rr=() tw=() tr=()
+  declare -a rw=() rr=() ow=() or=() tw=() tr=()
   for i in $(seq "$runs"); do
     say "$f: run $i/$runs"
     read -r w r < <(timed "$CLI" analyze "$f" --format json); rw+=("$w"); rr+=("$r")
+    read -r w r < <(timed "$CLI" analyze "$f" --format json --one-thread); ow+=("$w"); or+=("$r")
     read -r w r < <(timed "$TSHARK" -n -r "$f" -q -z conv,tcp); tw+=("$w"); tr+=("$r")
   done
   name=$(basename "$f")
@@ -112,9 +114,12 @@ for f in "${files[@]}"; do
                       n, b / 1e6, p, t, r, m, lo, hi, p / m, b / 1e6 / m, rss / 1024, ratio }'
   }
   rmed=$(printf '%s\n' "${rw[@]}" | median)
+  omed=$(printf '%s\n' "${ow[@]}" | median)
   tmed=$(printf '%s\n' "${tw[@]}" | median)
   ratio=$(awk -v a="$tmed" -v b="$rmed" 'BEGIN { printf "**%.1fx**", a / b }')
+  oratio=$(awk -v a="$tmed" -v b="$omed" 'BEGIN { printf "%.1fx", a / b }')
   row rstscope "${rw[*]}" "${rr[*]}" "$ratio" >>"$OUT/results.md.new"
+  row "rstscope --one-thread" "${ow[*]}" "${or[*]}" "$oratio" >>"$OUT/results.md.new"
   row tshark "${tw[*]}" "${tr[*]}" "" >>"$OUT/results.md.new"
 done
 

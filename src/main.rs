@@ -34,8 +34,8 @@ mod cli {
 rstscope: who reset this TCP connection, and why?
 
 USAGE:
-    rstscope analyze FILE [--format json|text]
-    rstscope analyze FILE --packets [--format tsv]
+    rstscope analyze FILE [--format json|text] [--one-thread]
+    rstscope analyze FILE --packets [--format tsv] [--one-thread]
     rstscope --help | --version
 
 COMMANDS:
@@ -58,6 +58,9 @@ OPTIONS:
                          window_update, window_full, reused_ports), then dup_ack_num,
                          ack_rtt (seconds), acks_frame, bytes_in_flight, direction (c2s or
                          s2c), flags, seq, ack (relative), len, window (scaled when known).
+    --one-thread         Do all the work on one thread, as the page does. By default the file
+                         is read, the packets dissected and the connections analysed on
+                         threads of their own (the same result, sooner with two cores).
     -h, --help           Show this help.
     -V, --version        Show the version.
 
@@ -78,6 +81,7 @@ EXIT STATUS:
         file: PathBuf,
         format: Option<Format>,
         packets: bool,
+        one_thread: bool,
     }
 
     pub fn run(args: Vec<OsString>) -> i32 {
@@ -126,6 +130,7 @@ EXIT STATUS:
         let mut file = None;
         let mut format = None;
         let mut packets = false;
+        let mut one_thread = false;
         match args.next().as_ref().and_then(|a| a.to_str()) {
             Some("analyze") => {}
             Some("-h" | "--help" | "help") | None => {
@@ -149,6 +154,7 @@ EXIT STATUS:
                     }
                 }
                 Some("--packets") => packets = true,
+                Some("--one-thread") => one_thread = true,
                 Some("-h" | "--help") => {
                     print!("{HELP}");
                     return Ok(None);
@@ -172,11 +178,16 @@ EXIT STATUS:
             file,
             format,
             packets,
+            one_thread,
         }))
     }
 
     fn analyze(args: &Args) -> Result<Analysis, String> {
         let file = File::open(&args.file).map_err(|e| e.to_string())?;
+        if args.one_thread {
+            rstscope::pipeline::use_one_thread();
+            return analyze_here(file);
+        }
         let mut analyzer = Analyzer::on_two_threads();
         // The file is read on a thread of its own, a few chunks ahead of the analysis.
         let (full_tx, full) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNKS_AHEAD);
@@ -196,6 +207,25 @@ EXIT STATUS:
             Ok::<(), String>(())
             // On an error, `full` is dropped here, so the reader stops at its next send.
         })?;
+        analyzer.finish().map_err(|e| e.to_string())
+    }
+
+    /// [`analyze`] on this thread alone.
+    fn analyze_here(mut file: File) -> Result<Analysis, String> {
+        let mut analyzer = Analyzer::new();
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let fed = analyzer.bytes_fed();
+                    return Err(format!("read error after {fed} bytes: {e}"));
+                }
+            };
+            analyzer.feed(&buf[..n]).map_err(|e| e.to_string())?;
+        }
         analyzer.finish().map_err(|e| e.to_string())
     }
 

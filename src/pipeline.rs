@@ -553,11 +553,22 @@ fn on_event(event: Event<'_>, stages: &mut Stages) {
     }
 }
 
-/// Runs `a` and `b` at the same time where there are threads (natively), one after the other
-/// in WebAssembly.
+/// Set by [`use_one_thread`].
+static ONE_THREAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, [`both`] runs its two parts one after the other in this process, as in
+/// WebAssembly (the CLI's `--one-thread`: the page's work, measured natively).
+pub fn use_one_thread() {
+    ONE_THREAD.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Runs `a` and `b` at the same time where there are threads (natively, unless
+/// [`use_one_thread`] was called), one after the other in WebAssembly.
 pub fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if ONE_THREAD.load(std::sync::atomic::Ordering::Relaxed) {
+        (a(), b())
+    } else {
         std::thread::scope(|scope| {
             let first = scope.spawn(a);
             let second = b();

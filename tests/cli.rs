@@ -86,6 +86,33 @@ fn a_truncated_file_exits_zero_with_a_warning() {
 }
 
 #[test]
+fn one_thread_prints_the_same_as_several() {
+    for name in [
+        "scenarios/everyday.client.pcap",
+        "scenarios/middlebox_inject.server.pcap",
+        "scenarios/mass_reset.client.pcap",
+        "formats/pcap-truncated-mid-packet.pcap",
+        "formats/not-a-capture.bin",
+    ] {
+        let path = fixture(name);
+        let path = path.to_str().unwrap();
+        for args in [
+            &["analyze", path, "--format", "json"][..],
+            &["analyze", path, "--format", "text"],
+            &["analyze", path, "--packets"],
+        ] {
+            let several = rstscope(args);
+            let one = rstscope(&[args, &["--one-thread"]].concat());
+            let readable = !name.ends_with(".bin");
+            assert_eq!(several.status.success(), readable, "{args:?}");
+            assert_eq!(one.status.code(), several.status.code(), "{args:?}");
+            assert!(one.stdout == several.stdout, "{args:?}: different output");
+            assert!(one.stderr == several.stderr, "{args:?}: different errors");
+        }
+    }
+}
+
+#[test]
 fn json_has_the_documented_shape() {
     let report = json_of(&fixture("scenarios/everyday.client.pcap"));
     assert_eq!(report["schema"], 1);

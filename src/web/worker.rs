@@ -1,7 +1,8 @@
 //! The worker side: receives `{job, file}`, reads the file in slices (awaiting each, so a
-//! `{job, cancel}` message is seen between slices), feeds the analyzer and posts progress and
-//! the report (in [`wire`]'s binary form, transferred, then the times of its last steps). One
-//! worker serves every file the page opens.
+//! `{job, cancel}` message is seen between slices; the next slice is asked for before the
+//! current one is analysed, so the browser reads it meanwhile), feeds the analyzer and posts
+//! progress and the report (in [`wire`]'s binary form, transferred, then the times of its last
+//! steps). One worker serves every file the page opens.
 //!
 //! It keeps the finished analysis and the `File` of the latest job, to answer the page's
 //! questions about it: one connection's packets, one packet's headers and bytes (read back
@@ -200,19 +201,29 @@ async fn analyze(
     let total = file.size();
     let mut analyzer = Analyzer::new();
     let mut buf = Vec::new();
+    // The bytes from `offset` on, as a pending read of the browser's.
+    let read_from = |offset: f64| {
+        file.slice_with_f64_and_f64(offset, (offset + CHUNK).min(total))
+            .ok()
+            .map(|slice| JsFuture::from(slice.array_buffer()))
+    };
     let mut offset = 0.0;
+    let mut next = read_from(offset);
     while offset < total {
         let end = (offset + CHUNK).min(total);
-        let slice = match file.slice_with_f64_and_f64(offset, end) {
-            Ok(slice) => slice,
-            Err(_) => return Err(unreadable(job, offset)),
+        let Some(reading) = next.take() else {
+            return Err(unreadable(job, offset));
         };
-        let bytes = match JsFuture::from(slice.array_buffer()).await {
+        let bytes = match reading.await {
             Ok(bytes) => Uint8Array::new(&bytes),
             Err(_) => return Err(unreadable(job, offset)),
         };
         if current.get() != job {
             return Err(FromWorker::Cancelled { job });
+        }
+        // The browser reads the next slice while this one is analysed.
+        if end < total {
+            next = read_from(end);
         }
         buf.resize(bytes.length() as usize, 0);
         bytes.copy_to(&mut buf);

@@ -3,8 +3,8 @@
 //
 // Serves the built page (dist/, from `make build`, or BENCH_DIST; nothing is built here), opens it in Debian's
 // headless Chromium and, per file:
-//   - times the release CLI once on the same file (`rstscope analyze F --format json`), for the
-//     browser/native ratio;
+//   - times the release CLI three times on the same file (`rstscope analyze F --format json`),
+//     for the browser/native ratio (against the median);
 //   - puts the file on the drop zone's input (CDP DOM.setFileInputFiles with the path: the
 //     browser reads the file itself, nothing is copied through the driver, whatever the size);
 //   - measures, with the page's own clock, the time from the input's change event to both the
@@ -69,12 +69,19 @@ function rendererRss() {
   return total;
 }
 
+/** Native runs of the same file (the first also reads it into the page cache): the median. */
+function nativeRuns(file, extra = [], runs = 3) {
+  const all = Array.from({ length: runs }, () => nativeRun(file, extra));
+  all.sort((a, b) => a.seconds - b.seconds);
+  return { ...all[Math.floor(runs / 2)], all: all.map((r) => r.seconds) };
+}
+
 /** One native run, its JSON written to a file (not piped through node, which would slow it). */
-function nativeRun(file) {
+function nativeRun(file, extra = []) {
   const out = path.join(outDir, `native-${path.basename(file)}.json`);
   const fd = fs.openSync(out, 'w');
   const started = process.hrtime.bigint();
-  const run = spawnSync(cli, ['analyze', file, '--format', 'json'], { stdio: ['ignore', fd, 'inherit'] });
+  const run = spawnSync(cli, ['analyze', file, '--format', 'json', ...extra], { stdio: ['ignore', fd, 'inherit'] });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   fs.closeSync(fd);
   if (run.status !== 0) throw new Error(`${cli} failed on ${file}`);
@@ -164,9 +171,11 @@ async function summaryValue(page, key) {
 
 async function runFile(browser, server, file) {
   const bytes = fs.statSync(file).size;
-  log(`${path.basename(file)}: native run`);
-  const native = nativeRun(file);
-  log(`${path.basename(file)}: native ${native.seconds.toFixed(2)} s; browser run`);
+  log(`${path.basename(file)}: native runs`);
+  const native = nativeRuns(file);
+  const oneThread = nativeRuns(file, ['--one-thread']);
+  const times = (r) => r.all.map((t) => t.toFixed(3)).join(', ');
+  log(`${path.basename(file)}: native ${times(native)} s, one thread ${times(oneThread)} s; browser run`);
   const { page, problems, cdp } = await openPage(browser, server);
   await installProbes(page);
   const rssBefore = rendererRss();
@@ -187,6 +196,7 @@ async function runFile(browser, server, file) {
     file: path.basename(file),
     bytes,
     native,
+    oneThread,
     problems,
     progress: sampled.progress,
     heapPeak: sampled.heapPeak,
@@ -262,17 +272,17 @@ function table(results, cancel) {
   lines.push(`## Browser: the page in headless Chromium (${new Date().toISOString().slice(0, 10)})`);
   lines.push('');
   lines.push('Time from the file input\'s change event to the summary and the table in the page (page clock);');
-  lines.push('"worker" is the page\'s own "Analysed in". Native: one `rstscope analyze F --format json` run.');
+  lines.push('"worker" is the page\'s own "Analysed in". Native: the median of three `rstscope analyze F --format json` runs (several threads), and of three with `--one-thread` (all on one thread, as the page works).');
   lines.push('');
-  lines.push('| file | size | packets | native s | page: summary s | page: table s | worker s | browser/native | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('| file | size | packets | native s | native one thread s | page: summary s | page: table s | worker s | browser/native | browser/native one thread | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(2)} | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
+      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | - | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
       continue;
     }
     const s = r.shownMs / 1000;
-    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(2)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
+    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(s / r.oneThread.seconds).toFixed(1)}x | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
   }
   lines.push('');
   if (results.some((r) => r.marks?.length)) {
