@@ -562,11 +562,17 @@ pub fn use_one_thread() {
     ONE_THREAD.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Runs `a` and `b` at the same time where there are threads (natively, unless
-/// [`use_one_thread`] was called), one after the other in WebAssembly.
+/// Whether [`both`] runs its parts at the same time: natively, unless [`use_one_thread`] was
+/// called. (Work split in two only to run at once can be done in one go otherwise.)
+pub fn threads_available() -> bool {
+    cfg!(not(target_arch = "wasm32")) && !ONE_THREAD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `a` and `b` at the same time where there are threads ([`threads_available`]), else one
+/// after the other.
 pub fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
     #[cfg(not(target_arch = "wasm32"))]
-    if ONE_THREAD.load(std::sync::atomic::Ordering::Relaxed) {
+    if !threads_available() {
         (a(), b())
     } else {
         std::thread::scope(|scope| {

@@ -113,6 +113,30 @@ fn one_thread_prints_the_same_as_several() {
 }
 
 #[test]
+fn one_thread_prints_the_same_on_the_composites() {
+    let Some(dir) = common::corpus_dir("one_thread_prints_the_same_on_the_composites") else {
+        return;
+    };
+    for name in [
+        "ndpi-480-real-captures-merged.pcap",
+        "zeek-traces-real-merged.pcap",
+    ] {
+        let path = dir.join("composite").join(name);
+        let path = path.to_str().unwrap();
+        let several = rstscope(&["analyze", path, "--format", "json"]);
+        let one = rstscope(&["analyze", path, "--format", "json", "--one-thread"]);
+        assert!(several.status.success(), "{name}");
+        // Hundreds of resets, so the diagnosis's two halves are put back together.
+        let report: Value = serde_json::from_slice(&several.stdout).unwrap();
+        assert!(
+            report["summary"]["resets"].as_u64().unwrap() > 100,
+            "{name}"
+        );
+        assert!(one.stdout == several.stdout, "{name}: different output");
+    }
+}
+
+#[test]
 fn json_has_the_documented_shape() {
     let report = json_of(&fixture("scenarios/everyday.client.pcap"));
     assert_eq!(report["schema"], 1);

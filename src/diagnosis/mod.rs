@@ -77,15 +77,23 @@ pub fn diagnose(analysis: &Analysis, ttls: &TtlObserver) -> Diagnosis {
 
 /// [`diagnose`] over the parts.
 ///
-/// The pass over the records is done in two halves at once where there are threads: the
+/// Where there are threads, the pass over the records is done in two halves at once: the
 /// connections with even stream numbers and those with odd ones (nothing here crosses
 /// connections until the resets are put together, in file order, for the mass resets).
 pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     let conns = inputs.flows.connections();
-    let ((even_tracks, even), (odd_tracks, odd)) =
-        crate::pipeline::both(|| walk(inputs, 0), || walk(inputs, 1));
-    let tracks = [even_tracks, odd_tracks];
-    let mut found = merge_in_file_order(even, odd);
+    let (tracks, mut found) = if crate::pipeline::threads_available() {
+        let ((even_tracks, even), (odd_tracks, odd)) =
+            crate::pipeline::both(|| walk(inputs, 2, 0), || walk(inputs, 2, 1));
+        (
+            vec![even_tracks, odd_tracks],
+            merge_in_file_order(even, odd),
+        )
+    } else {
+        let (tracks, found) = walk(inputs, 1, 0);
+        (vec![tracks], found)
+    };
+    let parts = tracks.len();
     let bursts = summary::mark_mass_resets(&mut found);
     let last_ts = inputs.span.map(|(_, last)| last);
     let empty = Track::default();
@@ -93,7 +101,10 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
         .iter()
         .enumerate()
         .map(|(i, conn)| {
-            let track = tracks[i % 2].get(i / 2).unwrap_or(&empty);
+            let track = tracks
+                .get(i % parts)
+                .and_then(|part| part.get(i / parts))
+                .unwrap_or(&empty);
             connection_outcome(conn, track, last_ts)
         })
         .collect();
@@ -131,22 +142,24 @@ fn merge_in_file_order(a: Vec<Found>, b: Vec<Found>) -> Vec<Found> {
     }
 }
 
-/// The pass over the records for the connections whose stream number has the parity `half`
-/// (0 or 1): what each had seen before each packet (indexed by stream number / 2), and the
-/// verdict on each RST.
-fn walk(inputs: Inputs<'_>, half: u32) -> (Vec<Track>, Vec<Found>) {
-    let conns = inputs.flows.connections();
-    let mut tracks = vec![Track::default(); (conns.len() + 1 - half as usize) / 2];
+/// The pass over the records for the connections whose stream number is `part` modulo `parts`
+/// (`part` < `parts`): what each had seen before each packet (indexed by stream number /
+/// `parts`), and the verdict on each RST.
+fn walk(inputs: Inputs<'_>, parts: u32, part: u32) -> (Vec<Track>, Vec<Found>) {
+    let conns = inputs.flows.connections().len();
+    let (parts_n, part_n) = (parts.max(1) as usize, part as usize);
+    let mine = (conns + parts_n - 1).saturating_sub(part_n) / parts_n;
+    let mut tracks = vec![Track::default(); mine];
     let mut found: Vec<Found> = Vec::new();
     for record in inputs.tcp.records().as_slice() {
         let stream = record.stream;
-        if stream.0 % 2 != half {
+        if stream.0 % parts.max(1) != part {
             continue;
         }
         let (Some(conn), Some(ca), Some(track)) = (
             inputs.flows.connection(stream),
             inputs.tcp.connection(stream),
-            tracks.get_mut(stream.index() / 2),
+            tracks.get_mut(stream.index() / parts_n),
         ) else {
             continue;
         };
