@@ -31,8 +31,8 @@
 //! then higher in Wireshark; the corpus oracles have no such capture.
 
 use std::collections::hash_map::Entry;
-// foldhash: several times faster than SipHash on these small keys, and still seeded at random
-// per table natively (a crafted capture cannot choose colliding keys in advance).
+// foldhash: several times faster than SipHash on these small keys; natively its seeds change
+// from run to run (see SECURITY.md for the page, where they cannot).
 use foldhash::{HashMap, HashMapExt};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
