@@ -46,7 +46,7 @@ use crate::pipeline::Analysis;
 
 use rules::{Context, Match};
 use summary::Found;
-use timeline::{Role, Track, MAX_SYN_ATTEMPTS};
+use timeline::{PacketView, Role, Track, MAX_SYN_ATTEMPTS};
 
 /// A single SYN counts as timed out only when the capture goes on at least this long after
 /// it without an answer or a retry: TCP's initial retransmission timeout (RFC 6298 section 2,
@@ -150,21 +150,33 @@ fn walk(inputs: Inputs<'_>, parts: u32, part: u32) -> (Vec<Track>, Vec<Found>) {
     let (parts_n, part_n) = (parts.max(1) as usize, part as usize);
     let mine = (conns + parts_n - 1).saturating_sub(part_n) / parts_n;
     let mut tracks = vec![Track::default(); mine];
+    // What each packet needs of its connection, in one small table (see `PacketView`); `None`
+    // for a stream without analysed packets.
+    let views: Vec<Option<PacketView>> = (0..mine)
+        .map(|local| {
+            let stream = StreamId(u32::try_from(local * parts_n + part_n).ok()?);
+            let conn = inputs.flows.connection(stream)?;
+            Some(PacketView::of(conn, inputs.tcp.connection(stream)?))
+        })
+        .collect();
     let mut found: Vec<Found> = Vec::new();
     for record in inputs.tcp.records().as_slice() {
         let stream = record.stream;
         if stream.0 % parts.max(1) != part {
             continue;
         }
-        let (Some(conn), Some(ca), Some(track)) = (
-            inputs.flows.connection(stream),
-            inputs.tcp.connection(stream),
-            tracks.get_mut(stream.index() / parts_n),
-        ) else {
+        let local = stream.index() / parts_n;
+        let (Some(Some(view)), Some(track)) = (views.get(local), tracks.get_mut(local)) else {
             continue;
         };
-        let pkt = timeline::packet(record, conn, ca);
+        let pkt = view.packet(record);
         if pkt.flags.rst() {
+            let (Some(conn), Some(ca)) = (
+                inputs.flows.connection(stream),
+                inputs.tcp.connection(stream),
+            ) else {
+                continue;
+            };
             let ctx = Context {
                 rst: pkt,
                 before: track,

@@ -10,7 +10,7 @@
 use crate::analysis::{ConnectionAnalysis, Findings, PacketRecord, WindowScale, MAX_WINDOW_SHIFT};
 use crate::capture::{PacketIdx, Timestamp};
 use crate::dissect::TcpFlags;
-use crate::flow::{Connection, Direction};
+use crate::flow::{Connection, Direction, Side};
 use crate::seq::SeqNum;
 
 /// How many SYNs of an unanswered connection attempt are kept for its retry schedule.
@@ -260,35 +260,59 @@ impl Track {
     }
 }
 
-/// Converts a record into a [`Pkt`], with its role from the flow table's final client/server.
-pub fn packet(record: &PacketRecord, conn: &Connection, analysis: &ConnectionAnalysis) -> Pkt {
-    let side = record.side();
-    let role = match analysis.direction(conn, side) {
-        Direction::ToServer => Role::Client,
-        Direction::ToClient => Role::Server,
-    };
-    let flags = record.flags();
-    let shift = if flags.syn() {
-        0
-    } else {
-        match analysis.endpoint(side).window_scale {
-            WindowScale::Shift(s) => s,
+/// What turning a connection's records into [`Pkt`]s needs of it: a few bytes, gathered once
+/// per connection (the full state is spread over several structures and cache lines, which
+/// the pass over millions of records would otherwise visit on every one).
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView {
+    first_ts: Timestamp,
+    /// The role of the flow key's low side (the flow table's final client/server).
+    lo_role: Role,
+    /// Each side's window shift, `[Lo, Hi]`, for segments other than SYNs.
+    shift: [u8; 2],
+}
+
+impl PacketView {
+    /// The view of one connection, with its final client and server.
+    pub fn of(conn: &Connection, analysis: &ConnectionAnalysis) -> PacketView {
+        let lo_role = match analysis.direction(conn, Side::Lo) {
+            Direction::ToServer => Role::Client,
+            Direction::ToClient => Role::Server,
+        };
+        let shift = |side| match analysis.endpoint(side).window_scale {
+            WindowScale::Shift(s) => s.min(MAX_WINDOW_SHIFT),
             WindowScale::NotUsed => 0,
             WindowScale::Unknown => MAX_WINDOW_SHIFT,
+        };
+        PacketView {
+            first_ts: analysis.first_ts,
+            lo_role,
+            shift: [shift(Side::Lo), shift(Side::Hi)],
         }
-    };
-    Pkt {
-        at: At {
-            index: record.index,
-            ts: record.ts(analysis.first_ts),
-        },
-        role,
-        flags,
-        seq: SeqNum(record.seq),
-        ack: SeqNum(record.ack),
-        len: record.len,
-        window_raw: record.window,
-        window_max: u64::from(record.window) << shift.min(MAX_WINDOW_SHIFT),
-        findings: record.findings,
+    }
+
+    /// Converts a record of this connection into a [`Pkt`].
+    pub fn packet(&self, record: &PacketRecord) -> Pkt {
+        let side = record.side();
+        let (role, shift) = match side {
+            Side::Lo => (self.lo_role, self.shift[0]),
+            Side::Hi => (self.lo_role.other(), self.shift[1]),
+        };
+        let flags = record.flags();
+        let shift = if flags.syn() { 0 } else { shift };
+        Pkt {
+            at: At {
+                index: record.index,
+                ts: record.ts(self.first_ts),
+            },
+            role,
+            flags,
+            seq: SeqNum(record.seq),
+            ack: SeqNum(record.ack),
+            len: record.len,
+            window_raw: record.window,
+            window_max: u64::from(record.window) << shift,
+            findings: record.findings,
+        }
     }
 }
