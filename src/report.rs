@@ -194,15 +194,14 @@ impl Default for EndedBy {
 }
 
 /// The items as the inside of a JSON array: one line, separated by commas.
-fn json_items(items: &[ConnectionReport]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+fn write_items<W: std::io::Write>(mut out: W, items: &[ConnectionReport]) -> std::io::Result<()> {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.write_all(b",")?;
         }
         serde_json::to_writer(&mut out, item)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every connection's row, without its diagnosis, in stream order.
@@ -297,8 +296,8 @@ impl Report {
 
     /// Writes the report as JSON to `out`: indented when `pretty`, else on one line (about a
     /// third smaller and faster to write and to read back), exactly as `serde_json` writes it.
-    /// On one line, the connections (nearly all of it) are written in two halves at once where
-    /// there are threads.
+    /// On one line, where there are threads, the second half of the connections (nearly all of
+    /// the text) is written into memory on another thread while the first half goes to `out`.
     pub fn write_json<W: std::io::Write>(&self, mut out: W, pretty: bool) -> std::io::Result<()> {
         if pretty {
             return serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from);
@@ -318,15 +317,25 @@ impl Report {
         // `{...}` without its closing brace, then `,"connections":[`.
         out.write_all(head.get(..head.len().saturating_sub(1)).unwrap_or(&[]))?;
         out.write_all(b",\"connections\":[")?;
+        if !crate::pipeline::threads_available() {
+            write_items(&mut out, &self.connections)?;
+            return out.write_all(b"]}");
+        }
         let middle = self.connections.len() / 2;
         let (first, second) = self.connections.split_at(middle);
-        let (first, second) = both(|| json_items(first), || json_items(second));
-        let (first, second) = (first?, second?);
-        out.write_all(&first)?;
+        let (second_text, first_written) = both(
+            || {
+                let mut text = Vec::new();
+                write_items(&mut text, second).map(|()| text)
+            },
+            || write_items(&mut out, first),
+        );
+        let second_text = second_text?;
+        first_written?;
         if !first.is_empty() && !second.is_empty() {
             out.write_all(b",")?;
         }
-        out.write_all(&second)?;
+        out.write_all(&second_text)?;
         out.write_all(b"]}")
     }
 
