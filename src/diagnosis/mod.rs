@@ -75,38 +75,17 @@ pub fn diagnose(analysis: &Analysis, ttls: &TtlObserver) -> Diagnosis {
     })
 }
 
-/// [`diagnose`] over the parts.
-///
-/// Where there are threads, the pass over the records is done in two halves at once: the
-/// connections with even stream numbers and those with odd ones (nothing here crosses
-/// connections until the resets are put together, in file order, for the mass resets).
+/// [`diagnose`] over the parts: one pass over the records, then each connection's outcome.
 pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     let conns = inputs.flows.connections();
-    let (tracks, mut found) = if crate::pipeline::threads_available() {
-        let ((even_tracks, even), (odd_tracks, odd)) =
-            crate::pipeline::both(|| walk(inputs, 2, 0), || walk(inputs, 2, 1));
-        (
-            vec![even_tracks, odd_tracks],
-            merge_in_file_order(even, odd),
-        )
-    } else {
-        let (tracks, found) = walk(inputs, 1, 0);
-        (vec![tracks], found)
-    };
-    let parts = tracks.len();
+    let (tracks, mut found) = walk(inputs);
     let bursts = summary::mark_mass_resets(&mut found);
     let last_ts = inputs.span.map(|(_, last)| last);
     let empty = Track::default();
     let mut connections: Vec<ConnectionDiagnosis> = conns
         .iter()
         .enumerate()
-        .map(|(i, conn)| {
-            let track = tracks
-                .get(i % parts)
-                .and_then(|part| part.get(i / parts))
-                .unwrap_or(&empty);
-            connection_outcome(conn, track, last_ts)
-        })
+        .map(|(i, conn)| connection_outcome(conn, tracks.get(i).unwrap_or(&empty), last_ts))
         .collect();
     for f in &found {
         if let Some(c) = connections.get_mut(f.stream.index()) {
@@ -124,49 +103,26 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     }
 }
 
-/// Two lists of resets, each in file order, as one.
-fn merge_in_file_order(a: Vec<Found>, b: Vec<Found>) -> Vec<Found> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x.at.index <= y.at.index => a.next(),
-            (Some(_), Some(_)) => b.next(),
-            (Some(_), None) => a.next(),
-            (None, _) => b.next(),
-        };
-        match next {
-            Some(f) => out.push(f),
-            None => return out,
-        }
-    }
-}
-
-/// The pass over the records for the connections whose stream number is `part` modulo `parts`
-/// (`part` < `parts`): what each had seen before each packet (indexed by stream number /
-/// `parts`), and the verdict on each RST.
-fn walk(inputs: Inputs<'_>, parts: u32, part: u32) -> (Vec<Track>, Vec<Found>) {
-    let conns = inputs.flows.connections().len();
-    let (parts_n, part_n) = (parts.max(1) as usize, part as usize);
-    let mine = (conns + parts_n - 1).saturating_sub(part_n) / parts_n;
-    let mut tracks = vec![Track::default(); mine];
+/// The pass over the records: what each connection had seen before each packet (indexed by
+/// stream number), and the verdict on each RST, in file order.
+///
+/// It is not split between threads: each part would still read every record, and the pass is
+/// bound by memory more than by work. Natively the connections' rows are built meanwhile.
+fn walk(inputs: Inputs<'_>) -> (Vec<Track>, Vec<Found>) {
+    let conns = inputs.flows.connections();
+    let mut tracks = vec![Track::default(); conns.len()];
     // What each packet needs of its connection, in one small table (see `PacketView`); `None`
     // for a stream without analysed packets.
-    let views: Vec<Option<PacketView>> = (0..mine)
-        .map(|local| {
-            let stream = StreamId(u32::try_from(local * parts_n + part_n).ok()?);
-            let conn = inputs.flows.connection(stream)?;
-            Some(PacketView::of(conn, inputs.tcp.connection(stream)?))
-        })
+    let views: Vec<Option<PacketView>> = conns
+        .iter()
+        .map(|conn| Some(PacketView::of(conn, inputs.tcp.connection(conn.stream)?)))
         .collect();
     let mut found: Vec<Found> = Vec::new();
     for record in inputs.tcp.records().as_slice() {
         let stream = record.stream;
-        if stream.0 % parts.max(1) != part {
-            continue;
-        }
-        let local = stream.index() / parts_n;
-        let (Some(Some(view)), Some(track)) = (views.get(local), tracks.get_mut(local)) else {
+        let (Some(Some(view)), Some(track)) =
+            (views.get(stream.index()), tracks.get_mut(stream.index()))
+        else {
             continue;
         };
         let pkt = view.packet(record);
