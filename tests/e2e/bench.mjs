@@ -4,7 +4,8 @@
 // Serves the built page (dist/, from `make build`, or BENCH_DIST; nothing is built here), opens it in Debian's
 // headless Chromium and, per file:
 //   - times the release CLI three times on the same file (`rstscope analyze F --format json`),
-//     for the browser/native ratio (against the median);
+//     and three times with `--one-thread`, for the browser/native ratios (against the medians);
+//     all native runs are made before Chromium starts, so its processes do not share the cores;
 //   - puts the file on the drop zone's input (CDP DOM.setFileInputFiles with the path: the
 //     browser reads the file itself, nothing is copied through the driver, whatever the size);
 //   - measures, with the page's own clock, the time from the input's change event to both the
@@ -169,13 +170,19 @@ async function summaryValue(page, key) {
     .catch(() => null);
 }
 
-async function runFile(browser, server, file) {
-  const bytes = fs.statSync(file).size;
+/** The native runs of a file, made before Chromium starts (its processes would share the cores). */
+function nativeOf(file) {
   log(`${path.basename(file)}: native runs`);
   const native = nativeRuns(file);
   const oneThread = nativeRuns(file, ['--one-thread']);
   const times = (r) => r.all.map((t) => t.toFixed(3)).join(', ');
-  log(`${path.basename(file)}: native ${times(native)} s, one thread ${times(oneThread)} s; browser run`);
+  log(`${path.basename(file)}: native ${times(native)} s, one thread ${times(oneThread)} s`);
+  return { native, oneThread };
+}
+
+async function runFile(browser, server, file, { native, oneThread }) {
+  const bytes = fs.statSync(file).size;
+  log(`${path.basename(file)}: browser run`);
   const { page, problems, cdp } = await openPage(browser, server);
   await installProbes(page);
   const rssBefore = rendererRss();
@@ -272,7 +279,7 @@ function table(results, cancel) {
   lines.push(`## Browser: the page in headless Chromium (${new Date().toISOString().slice(0, 10)})`);
   lines.push('');
   lines.push('Time from the file input\'s change event to the summary and the table in the page (page clock);');
-  lines.push('"worker" is the page\'s own "Analysed in". Native: the median of three `rstscope analyze F --format json` runs (several threads), and of three with `--one-thread` (all on one thread, as the page works).');
+  lines.push('"worker" is the page\'s own "Analysed in". Native: the median of three `rstscope analyze F --format json` runs (several threads), and of three with `--one-thread` (all on one thread, as the page works), made before Chromium starts.');
   lines.push('');
   lines.push('| file | size | packets | native s | native one thread s | page: summary s | page: table s | worker s | browser/native | browser/native one thread | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -323,13 +330,14 @@ async function main() {
   }
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: cargo build --release`);
   fs.mkdirSync(outDir, { recursive: true });
+  const natives = files.map(nativeOf);
   const server = await serveDist(path.resolve(root, process.env.BENCH_DIST ?? 'dist'));
   const browser = await launchBrowser();
   const results = [];
   let cancel = null;
   try {
-    for (const f of files) {
-      const r = await runFile(browser, server, f);
+    for (const [i, f] of files.entries()) {
+      const r = await runFile(browser, server, f, natives[i]);
       log(JSON.stringify({ ...r, progress: r.progress.length }));
       results.push(r);
     }
