@@ -25,6 +25,8 @@ mod cli {
     const EXIT_USAGE: i32 = 1;
     /// Exit status for a file that cannot be read as a capture.
     const EXIT_UNREADABLE: i32 = 2;
+    /// Exit status for output that could not be written (a full disk; not a closed pipe).
+    const EXIT_UNWRITABLE: i32 = 3;
     /// How much of the file is read at a time; memory stays bounded whatever the file size.
     const CHUNK: usize = 1 << 20;
     /// How many chunks the reading thread may be ahead of the analysis.
@@ -68,6 +70,7 @@ EXIT STATUS:
     0   the capture was analysed (warnings about unreadable parts are in the output)
     1   the command line is wrong
     2   the file cannot be read as a capture (a one-line reason is printed on stderr)
+    3   the output could not be written (a full disk, say; a closed pipe is not an error)
 ";
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +103,10 @@ EXIT STATUS:
                 let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
                 let written = match (args.packets, args.format) {
                     (true, _) => out.write_all(packets_tsv(&analysis).as_bytes()),
+                    (false, Some(Format::Json)) if !pretty => {
+                        Report::write_json_of(&analysis, &mut out)
+                            .and_then(|()| out.write_all(b"\n"))
+                    }
                     (false, Some(Format::Json)) => {
                         let report = Report::new(&analysis);
                         let written = report
@@ -111,12 +118,17 @@ EXIT STATUS:
                     }
                     (false, _) => out.write_all(Report::new(&analysis).to_text().as_bytes()),
                 };
-                // A closed pipe (`| head`) is not an error worth a message.
-                let _ = written.and_then(|()| out.flush());
                 // The process ends now: freeing millions of small allocations one by one
                 // would only delay the exit (by about a tenth of the analysis time).
                 std::mem::forget(analysis);
-                0
+                match written.and_then(|()| out.flush()) {
+                    // A closed pipe (`| head`) is not an error worth a message.
+                    Err(e) if e.kind() != ErrorKind::BrokenPipe => {
+                        eprintln!("rstscope: cannot write the output: {e}");
+                        EXIT_UNWRITABLE
+                    }
+                    _ => 0,
+                }
             }
             Err(message) => {
                 eprintln!("rstscope: {}: {message}", args.file.display());

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
@@ -193,19 +194,8 @@ impl Default for EndedBy {
     }
 }
 
-/// The items as the inside of a JSON array: one line, separated by commas.
-fn write_items<W: std::io::Write>(mut out: W, items: &[ConnectionReport]) -> std::io::Result<()> {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut out, item)?;
-    }
-    Ok(())
-}
-
-/// Every connection's row, without its diagnosis, in stream order.
-fn connection_reports(analysis: &Analysis) -> Vec<ConnectionReport> {
+/// Every connection's row, without its diagnosis, in stream order, handed to `each`.
+fn for_each_row(analysis: &Analysis, mut each: impl FnMut(ConnectionReport)) {
     let mut zeek_rows: BTreeMap<u32, Vec<&ZeekConn>> = BTreeMap::new();
     for record in &analysis.zeek {
         zeek_rows
@@ -213,19 +203,111 @@ fn connection_reports(analysis: &Analysis) -> Vec<ConnectionReport> {
             .or_default()
             .push(&record.conn);
     }
-    analysis
-        .flows
-        .connections()
-        .iter()
-        .map(|conn| {
-            let mut report = connection_report(conn, analysis.tcp.connection(conn.stream));
-            add_zeek_rows(
-                &mut report,
-                zeek_rows.get(&conn.stream.0).map_or(&[][..], Vec::as_slice),
-            );
-            report
-        })
-        .collect()
+    for conn in analysis.flows.connections() {
+        let mut report = connection_report(conn, analysis.tcp.connection(conn.stream));
+        add_zeek_rows(
+            &mut report,
+            zeek_rows.get(&conn.stream.0).map_or(&[][..], Vec::as_slice),
+        );
+        each(report);
+    }
+}
+
+/// The fields of the report before `connections`, with the same names in the same order,
+/// written as a JSON object without its closing brace.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema: u32,
+    capture: &'a CaptureReport,
+    summary: &'a Summary,
+}
+
+impl Head<'_> {
+    fn write<W: Write>(&self, mut out: W) -> io::Result<()> {
+        let text = serde_json::to_vec(self)?;
+        out.write_all(text.strip_suffix(b"}").unwrap_or(&text))
+    }
+}
+
+/// The last fields of a [`ConnectionReport`], those its diagnosis fills, with the same names,
+/// order and rules.
+#[derive(Serialize, Default)]
+struct DiagnosisFields<'a> {
+    outcome: &'a str,
+    outcome_summary: &'a str,
+    #[serde(skip_serializing_if = "<[f64]>::is_empty")]
+    syn_attempts: &'a [f64],
+    resets: &'a [ResetVerdict],
+}
+
+impl<'a> DiagnosisFields<'a> {
+    fn of(diagnosis: &'a ConnectionDiagnosis) -> Self {
+        DiagnosisFields {
+            outcome: diagnosis.outcome.id(),
+            outcome_summary: &diagnosis.summary,
+            syn_attempts: &diagnosis.syn_attempts,
+            resets: &diagnosis.resets,
+        }
+    }
+
+    /// The fields as they follow the others in a row: `,"outcome":...}`.
+    fn write_after_row(&self, out: &mut Vec<u8>) -> io::Result<()> {
+        let start = out.len();
+        serde_json::to_writer(&mut *out, self)?;
+        // `{` becomes `,`.
+        if let Some(brace) = out.get_mut(start) {
+            *brace = b',';
+        }
+        Ok(())
+    }
+}
+
+/// Every connection's row as one-line JSON without its diagnosis fields and closing brace,
+/// one after the other in one buffer.
+struct RowTexts {
+    text: Vec<u8>,
+    /// Each row's stream and where its text ends.
+    rows: Vec<(u32, usize)>,
+}
+
+impl RowTexts {
+    fn of(analysis: &Analysis) -> io::Result<RowTexts> {
+        // How a row built without its diagnosis ends.
+        let mut empty = Vec::new();
+        DiagnosisFields::default().write_after_row(&mut empty)?;
+        let mut texts = RowTexts {
+            text: Vec::new(),
+            rows: Vec::with_capacity(analysis.flows.connections().len()),
+        };
+        let mut written = Ok(());
+        for_each_row(analysis, |row| {
+            if written.is_err() {
+                return;
+            }
+            written = serde_json::to_writer(&mut texts.text, &row)
+                .map_err(io::Error::from)
+                .and_then(|()| {
+                    if !texts.text.ends_with(&empty) {
+                        return Err(io::Error::other(
+                            "a connection's row does not end with its diagnosis fields",
+                        ));
+                    }
+                    texts.text.truncate(texts.text.len() - empty.len());
+                    texts.rows.push((row.stream, texts.text.len()));
+                    Ok(())
+                });
+        });
+        written.map(|()| texts)
+    }
+
+    /// Each row's stream and text, in stream order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.rows.iter().map(|&(_, end)| end));
+        self.rows
+            .iter()
+            .zip(starts)
+            .map(|(&(stream, end), start)| (stream, self.text.get(start..end).unwrap_or(&[])))
+    }
 }
 
 /// One direction of a connection.
@@ -271,7 +353,11 @@ impl Report {
     pub fn new(analysis: &Analysis) -> Report {
         let (diagnosis, mut connections) = both(
             || diagnosis::diagnose(analysis, &analysis.ttls),
-            || connection_reports(analysis),
+            || {
+                let mut rows = Vec::with_capacity(analysis.flows.connections().len());
+                for_each_row(analysis, |row| rows.push(row));
+                rows
+            },
         );
         // The diagnosis has one entry per connection, in stream order.
         let mut verdicts = diagnosis.connections.into_iter().peekable();
@@ -296,46 +382,48 @@ impl Report {
 
     /// Writes the report as JSON to `out`: indented when `pretty`, else on one line (about a
     /// third smaller and faster to write and to read back), exactly as `serde_json` writes it.
-    /// On one line, where there are threads, the second half of the connections (nearly all of
-    /// the text) is written into memory on another thread while the first half goes to `out`.
-    pub fn write_json<W: std::io::Write>(&self, mut out: W, pretty: bool) -> std::io::Result<()> {
+    pub fn write_json<W: Write>(&self, out: W, pretty: bool) -> io::Result<()> {
         if pretty {
-            return serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from);
+            serde_json::to_writer_pretty(out, self)?;
+        } else {
+            serde_json::to_writer(out, self)?;
         }
-        /// The fields before `connections`, in the same order and with the same names.
-        #[derive(Serialize)]
-        struct Head<'a> {
-            schema: u32,
-            capture: &'a CaptureReport,
-            summary: &'a Summary,
-        }
-        let head = serde_json::to_vec(&Head {
-            schema: self.schema,
-            capture: &self.capture,
-            summary: &self.summary,
-        })?;
-        // `{...}` without its closing brace, then `,"connections":[`.
-        out.write_all(head.get(..head.len().saturating_sub(1)).unwrap_or(&[]))?;
-        out.write_all(b",\"connections\":[")?;
-        if !crate::pipeline::threads_available() {
-            write_items(&mut out, &self.connections)?;
-            return out.write_all(b"]}");
-        }
-        let middle = self.connections.len() / 2;
-        let (first, second) = self.connections.split_at(middle);
-        let (second_text, first_written) = both(
-            || {
-                let mut text = Vec::new();
-                write_items(&mut text, second).map(|()| text)
-            },
-            || write_items(&mut out, first),
+        Ok(())
+    }
+
+    /// Writes the one-line JSON of `Report::new(analysis)` to `out`, byte for byte, without
+    /// building the report first. The diagnosis fields are the last of each connection's row,
+    /// so every row is written into memory without them while the diagnosis runs (on another
+    /// thread where there are threads, [`both`]); then the capture, the summary, and each row
+    /// followed by its diagnosis go to `out`. The command line's JSON.
+    pub fn write_json_of<W: Write>(analysis: &Analysis, mut out: W) -> io::Result<()> {
+        let (diagnosis, rows) = both(
+            || diagnosis::diagnose(analysis, &analysis.ttls),
+            || RowTexts::of(analysis),
         );
-        let second_text = second_text?;
-        first_written?;
-        if !first.is_empty() && !second.is_empty() {
-            out.write_all(b",")?;
+        let rows = rows?;
+        Head {
+            schema: SCHEMA_VERSION,
+            capture: &capture_report(&analysis.capture),
+            summary: &diagnosis.summary,
         }
-        out.write_all(&second_text)?;
+        .write(&mut out)?;
+        out.write_all(b",\"connections\":[")?;
+        // The diagnosis has one entry per connection, in stream order.
+        let mut verdicts = diagnosis.connections.iter().peekable();
+        let mut tail = Vec::new();
+        for (i, (stream, text)) in rows.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(text)?;
+            let fields = verdicts
+                .next_if(|v| v.stream == stream)
+                .map_or_else(DiagnosisFields::default, DiagnosisFields::of);
+            tail.clear();
+            fields.write_after_row(&mut tail)?;
+            out.write_all(&tail)?;
+        }
         out.write_all(b"]}")
     }
 

@@ -74,6 +74,50 @@ fn an_unreadable_file_exits_two_with_one_line() {
     }
 }
 
+/// A full disk (`/dev/full`) fails the run with status 3 and a sentence; a pipe closed early
+/// (`| head`) does not.
+#[test]
+fn output_that_cannot_be_written_exits_three() {
+    let capture = fixture("scenarios/abortive_close.client.pcap");
+    let capture = capture.to_str().unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    for format in ["json", "text"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+            .args(["analyze", capture, "--format", format])
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .expect("rstscope runs");
+        assert_eq!(out.status.code(), Some(3), "--format {format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("rstscope: cannot write the output"),
+            "{stderr}"
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(["analyze", capture, "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rstscope runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_truncated_file_exits_zero_with_a_warning() {
     let report = json_of(&fixture("formats/pcap-truncated-mid-packet.pcap"));
