@@ -262,51 +262,79 @@ impl<'a> DiagnosisFields<'a> {
     }
 }
 
-/// Every connection's row as one-line JSON without its diagnosis fields and closing brace,
-/// one after the other in one buffer.
+/// Every connection's row as one-line JSON without its diagnosis fields and closing brace, in
+/// blocks of about [`RowTexts::BLOCK`] bytes (one buffer for all would be copied into new
+/// memory each time it grew).
 struct RowTexts {
-    text: Vec<u8>,
-    /// Each row's stream and where its text ends.
-    rows: Vec<(u32, usize)>,
+    blocks: Vec<Vec<u8>>,
+    rows: Vec<RowAt>,
+}
+
+/// Where a row's text is.
+struct RowAt {
+    stream: u32,
+    block: usize,
+    start: usize,
+    end: usize,
 }
 
 impl RowTexts {
+    const BLOCK: usize = 1 << 20;
+
     fn of(analysis: &Analysis) -> io::Result<RowTexts> {
         // How a row built without its diagnosis ends.
         let mut empty = Vec::new();
         DiagnosisFields::default().write_after_row(&mut empty)?;
         let mut texts = RowTexts {
-            text: Vec::new(),
+            blocks: Vec::new(),
             rows: Vec::with_capacity(analysis.flows.connections().len()),
         };
         let mut written = Ok(());
         for_each_row(analysis, |row| {
-            if written.is_err() {
-                return;
+            if written.is_ok() {
+                written = texts.push(&row, &empty);
             }
-            written = serde_json::to_writer(&mut texts.text, &row)
-                .map_err(io::Error::from)
-                .and_then(|()| {
-                    if !texts.text.ends_with(&empty) {
-                        return Err(io::Error::other(
-                            "a connection's row does not end with its diagnosis fields",
-                        ));
-                    }
-                    texts.text.truncate(texts.text.len() - empty.len());
-                    texts.rows.push((row.stream, texts.text.len()));
-                    Ok(())
-                });
         });
         written.map(|()| texts)
     }
 
+    /// Adds `row`, whose JSON ends with `empty` (its diagnosis fields when it has none).
+    fn push(&mut self, row: &ConnectionReport, empty: &[u8]) -> io::Result<()> {
+        // A new block when the row might not fit (a longer row makes the block grow).
+        if self
+            .blocks
+            .last()
+            .is_none_or(|b| b.len() + Self::BLOCK / 16 > b.capacity())
+        {
+            self.blocks.push(Vec::with_capacity(Self::BLOCK));
+        }
+        let block = self.blocks.len() - 1;
+        let Some(text) = self.blocks.get_mut(block) else {
+            return Ok(());
+        };
+        let start = text.len();
+        serde_json::to_writer(&mut *text, row)?;
+        if !text.ends_with(empty) {
+            return Err(io::Error::other(
+                "a connection's row does not end with its diagnosis fields",
+            ));
+        }
+        text.truncate(text.len() - empty.len());
+        self.rows.push(RowAt {
+            stream: row.stream,
+            block,
+            start,
+            end: text.len(),
+        });
+        Ok(())
+    }
+
     /// Each row's stream and text, in stream order.
     fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
-        let starts = std::iter::once(0).chain(self.rows.iter().map(|&(_, end)| end));
-        self.rows
-            .iter()
-            .zip(starts)
-            .map(|(&(stream, end), start)| (stream, self.text.get(start..end).unwrap_or(&[])))
+        self.rows.iter().map(|r| {
+            let text = self.blocks.get(r.block).and_then(|b| b.get(r.start..r.end));
+            (r.stream, text.unwrap_or(&[]))
+        })
     }
 }
 

@@ -7,14 +7,16 @@ use gloo::events::{EventListener, EventListenerOptions};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, File, HtmlElement, MessageEvent, Worker};
+use web_sys::{Blob, ErrorEvent, File, HtmlElement, MessageEvent, Worker};
 use yew::prelude::*;
 
 use super::components::{
     download_bytes, CaptureSummary, DropZone, Explorer, Preferences, ProgressBar, ResetsSummary,
     ShortcutHelp,
 };
-use super::protocol::{FromWorker, JobId, Question, CAPTURE_KIND, REPORT_KIND, WORKER_URL};
+use super::protocol::{
+    FromWorker, JobId, Question, CAPTURE_KIND, READ_KIND, REPORT_KIND, WORKER_URL,
+};
 use super::state::{Action, Phase, State, Toggle};
 use super::wire;
 use crate::view::time::Zone;
@@ -79,6 +81,33 @@ fn offer_capture(data: &JsValue) {
     }
 }
 
+/// Reads the slice of the file the worker asks for (`{kind: "read", job, start, blob}`, see
+/// [`super::protocol`]) and sends it its bytes, transferred.
+fn serve_read(worker: Worker, data: &JsValue) {
+    let job = Reflect::get(data, &"job".into()).unwrap_or(JsValue::UNDEFINED);
+    let start = Reflect::get(data, &"start".into()).unwrap_or(JsValue::UNDEFINED);
+    let blob = Reflect::get(data, &"blob".into())
+        .ok()
+        .and_then(|b| b.dyn_into::<Blob>().ok());
+    wasm_bindgen_futures::spawn_local(async move {
+        let bytes = match blob {
+            Some(blob) => wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+                .await
+                .ok(),
+            None => None,
+        };
+        let answer = Object::new();
+        let _ = Reflect::set(&answer, &"job".into(), &job);
+        let _ = Reflect::set(&answer, &"slice".into(), &start);
+        let _ = match bytes {
+            Some(bytes) => Reflect::set(&answer, &"bytes".into(), &bytes)
+                .and_then(|_| worker.post_message_with_transfer(&answer, &Array::of1(&bytes))),
+            None => Reflect::set(&answer, &"failed".into(), &JsValue::TRUE)
+                .and_then(|_| worker.post_message(&answer)),
+        };
+    });
+}
+
 /// The worker's report message (`{kind: "report", job, millis, bytes}`, see
 /// [`super::protocol`]) as the action it leads to; `None` for any other message.
 fn read_report(data: &JsValue) -> Option<Action> {
@@ -137,6 +166,13 @@ fn start_analyst(
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let Some(text) = data.as_string() else {
+                let kind = Reflect::get(&data, &"kind".into()).ok();
+                if kind.and_then(|k| k.as_string()).as_deref() == Some(READ_KIND) {
+                    if let Some(analyst) = shared.borrow().as_ref() {
+                        serve_read(analyst.worker.clone(), &data);
+                    }
+                    return;
+                }
                 if let Some(action) = read_report(&data) {
                     let done = matches!(action, Action::Done { .. });
                     dispatch.dispatch(action);

@@ -12,6 +12,12 @@
 //! `Uint8Array` holding the report in [`super::wire`]'s binary form and `millis` the time
 //! the worker spent on the job. [`FromWorker::Timings`] follows it.
 //!
+//! The page's thread reads the file for the worker, slice by slice: the worker posts a plain
+//! object `{kind: "read", job, start, blob}` (`blob` the slice, a `Blob`: no bytes are copied),
+//! and the page answers `{job, slice: start, bytes}` with the slice's `ArrayBuffer`
+//! transferred, or `{job, slice: start, failed: true}`. (A browser assembles a slice's bytes on
+//! the thread that reads it, which in the worker would take turns with the analysis.)
+//!
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
 //! `{job, stream, packet}` (a capture index) for one packet's decoded headers and bytes, read
@@ -31,6 +37,10 @@ pub const WORKER_URL: &str = "./rstscope-worker_loader.js";
 
 /// The `kind` of the worker's capture-file answer (see the module documentation).
 pub const CAPTURE_KIND: &str = "capture";
+
+/// The `kind` of the worker's request to read a slice of the file (see the module
+/// documentation).
+pub const READ_KIND: &str = "read";
 
 /// The `kind` of the worker's report message (see the module documentation).
 pub const REPORT_KIND: &str = "report";

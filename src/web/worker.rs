@@ -1,8 +1,13 @@
-//! The worker side: receives `{job, file}`, reads the file in slices (awaiting each, so a
-//! `{job, cancel}` message is seen between slices; the next slice is asked for before the
-//! current one is analysed, so the browser reads it meanwhile), feeds the analyzer and posts
-//! progress and the report (in [`wire`]'s binary form, transferred, then the times of its last
-//! steps). One worker serves every file the page opens.
+//! The worker side: receives `{job, file}`, has the page read the file in slices (awaiting
+//! each, so a `{job, cancel}` message is seen between slices; a few slices are asked for ahead
+//! of the one being analysed), feeds the analyzer and posts progress and the report (in
+//! [`wire`]'s binary form, transferred, then the times of its last steps). One worker serves
+//! every file the page opens.
+//!
+//! The page's thread reads the slices (see [`super::protocol`], `READ_KIND`): a browser
+//! assembles the bytes of a slice being read on the thread that asked for them, so slices
+//! read here would wait while the analysis keeps this thread busy, and reading and analysing
+//! would take turns instead of overlapping.
 //!
 //! It keeps the finished analysis and the `File` of the latest job, to answer the page's
 //! questions about it: one connection's packets, one packet's headers and bytes (read back
@@ -11,15 +16,16 @@
 //! same way, written by `crate::export`).
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use super::protocol::{FromWorker, JobId, CAPTURE_KIND, REPORT_KIND};
+use super::protocol::{FromWorker, JobId, CAPTURE_KIND, READ_KIND, REPORT_KIND};
 use super::wire;
 use crate::capture::{Decoder, Event, PacketIdx};
 use crate::diagnosis::{Diagnosis, Sender};
@@ -41,9 +47,24 @@ struct Kept {
 
 type SharedKept = Rc<RefCell<Option<Kept>>>;
 
+/// A slice of a job's file the page is reading for the worker: where it starts, and how to
+/// settle the promise its reader awaits.
+struct PageRead {
+    job: JobId,
+    start: f64,
+    resolve: Function,
+    reject: Function,
+}
+
+/// The slices asked of the page and not answered yet.
+type PageReads = Rc<RefCell<Vec<PageRead>>>;
+
 /// Bytes read per step: large enough to amortise the copy into wasm memory, small enough for
 /// the progress bar to move often and for a cancel to take effect quickly.
 const CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// How many slices are being read ahead of the analysis, at most.
+const SLICES_AHEAD: usize = 4;
 
 /// Installs the message handler and tells the page the worker is ready. Called from the
 /// worker binary's `main`.
@@ -52,6 +73,7 @@ pub fn start() {
     // The job being worked on; a job whose number is no longer here stops at its next slice.
     let current: Rc<Cell<JobId>> = Rc::new(Cell::new(0));
     let kept: SharedKept = Rc::new(RefCell::new(None));
+    let reads: PageReads = Rc::new(RefCell::new(Vec::new()));
     let reply_scope = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
@@ -73,6 +95,10 @@ pub fn start() {
                 .ok()
                 .and_then(|v| v.as_f64())
         };
+        if let Some(start) = number("slice") {
+            settle_read(&reads, job, start, &data);
+            return;
+        }
         if let Some(streams) = Reflect::get(&data, &"export".into())
             .ok()
             .filter(Array::is_array)
@@ -125,10 +151,18 @@ pub fn start() {
         let scope = reply_scope.clone();
         let current = current.clone();
         let kept = kept.clone();
+        let reads = reads.clone();
         spawn_local(async move {
             let mut marks = Marks::default();
+            let job_state = Job {
+                scope: &scope,
+                job,
+                current: &current,
+                kept: &kept,
+                reads: &reads,
+            };
             let analysed = match file {
-                Some(file) => analyze(&scope, job, &file, &current, &kept, &mut marks).await,
+                Some(file) => analyze(&job_state, &file, &mut marks).await,
                 None => Err(FromWorker::Failed {
                     job,
                     message: "the page sent something that is not a file".into(),
@@ -189,42 +223,45 @@ impl Marks {
     }
 }
 
-async fn analyze(
-    scope: &DedicatedWorkerGlobalScope,
+/// What a job's analysis needs of the worker.
+struct Job<'a> {
+    scope: &'a DedicatedWorkerGlobalScope,
     job: JobId,
-    file: &File,
-    current: &Cell<JobId>,
-    kept: &RefCell<Option<Kept>>,
-    marks: &mut Marks,
-) -> Result<(Report, f64), FromWorker> {
+    /// The job being worked on now (see `start`).
+    current: &'a Cell<JobId>,
+    kept: &'a RefCell<Option<Kept>>,
+    reads: &'a PageReads,
+}
+
+async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<(Report, f64), FromWorker> {
+    let (scope, job) = (j.scope, j.job);
     let started = now(scope);
     let total = file.size();
     let mut analyzer = Analyzer::new();
     let mut buf = Vec::new();
-    // The bytes from `offset` on, as a pending read of the browser's.
-    let read_from = |offset: f64| {
-        file.slice_with_f64_and_f64(offset, (offset + CHUNK).min(total))
-            .ok()
-            .map(|slice| JsFuture::from(slice.array_buffer()))
-    };
+    // Slices asked of the page and not analysed yet, in file order (`None`: it could not be
+    // asked for); `asked` is where the next one starts.
+    let mut reading: VecDeque<Option<JsFuture>> = VecDeque::new();
+    let mut asked = 0.0;
     let mut offset = 0.0;
-    let mut next = read_from(offset);
     while offset < total {
+        while reading.len() < SLICES_AHEAD && asked < total {
+            let end = (asked + CHUNK).min(total);
+            reading.push_back(read_by_page(j, file, asked, end));
+            asked = end;
+        }
         let end = (offset + CHUNK).min(total);
-        let Some(reading) = next.take() else {
+        let Some(Some(next)) = reading.pop_front() else {
             return Err(unreadable(job, offset));
         };
-        let bytes = match reading.await {
-            Ok(bytes) => Uint8Array::new(&bytes),
-            Err(_) => return Err(unreadable(job, offset)),
-        };
-        if current.get() != job {
+        let bytes = next.await;
+        if j.current.get() != job {
             return Err(FromWorker::Cancelled { job });
         }
-        // The browser reads the next slice while this one is analysed.
-        if end < total {
-            next = read_from(end);
-        }
+        let Ok(bytes) = bytes else {
+            return Err(unreadable(job, offset));
+        };
+        let bytes = Uint8Array::new(&bytes);
         buf.resize(bytes.length() as usize, 0);
         bytes.copy_to(&mut buf);
         if let Err(error) = analyzer.feed(&buf) {
@@ -250,7 +287,7 @@ async fn analyze(
             marks.add(scope, "analysis-done");
             let report = Report::new(&analysis);
             marks.add(scope, "report-built");
-            *kept.borrow_mut() = Some(Kept {
+            *j.kept.borrow_mut() = Some(Kept {
                 job,
                 file: file.clone(),
                 analysis,
@@ -263,6 +300,48 @@ async fn analyze(
             message: error.to_string(),
         }),
     }
+}
+
+/// Asks the page to read bytes `start..end` of `file` (see the module documentation): posts
+/// `{kind: "read", job, start, blob}` and returns what resolves to the slice's `ArrayBuffer`
+/// when the page answers `{job, slice: start, bytes}` (or fails on `{job, slice: start,
+/// failed}`); `None` if the request could not be made.
+fn read_by_page(j: &Job<'_>, file: &File, start: f64, end: f64) -> Option<JsFuture> {
+    let blob = file.slice_with_f64_and_f64(start, end).ok()?;
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    let (resolve, reject) = settle?;
+    let message = Object::new();
+    Reflect::set(&message, &"kind".into(), &READ_KIND.into()).ok()?;
+    Reflect::set(&message, &"job".into(), &JsValue::from(j.job)).ok()?;
+    Reflect::set(&message, &"start".into(), &JsValue::from(start)).ok()?;
+    Reflect::set(&message, &"blob".into(), &blob).ok()?;
+    j.scope.post_message(&message).ok()?;
+    j.reads.borrow_mut().push(PageRead {
+        job: j.job,
+        start,
+        resolve,
+        reject,
+    });
+    Some(JsFuture::from(promise))
+}
+
+/// The page's answer for the slice of `job` at `start`: resolves its promise with `bytes`, or
+/// rejects it. An answer nobody waits for any more is dropped.
+fn settle_read(reads: &PageReads, job: JobId, start: f64, data: &JsValue) {
+    let read = {
+        let mut reads = reads.borrow_mut();
+        let Some(at) = reads.iter().position(|r| r.job == job && r.start == start) else {
+            return;
+        };
+        reads.swap_remove(at)
+    };
+    let _ = match Reflect::get(data, &"bytes".into()) {
+        Ok(bytes) if bytes.is_instance_of::<js_sys::ArrayBuffer>() => {
+            read.resolve.call1(&JsValue::NULL, &bytes)
+        }
+        _ => read.reject.call0(&JsValue::NULL),
+    };
 }
 
 fn unreadable(job: JobId, offset: f64) -> FromWorker {
