@@ -196,11 +196,13 @@ EXIT STATUS:
 
     fn analyze(args: &Args) -> Result<Analysis, String> {
         let file = File::open(&args.file).map_err(|e| e.to_string())?;
+        // Only a hint (0 for a pipe): room for the records is made ahead.
+        let size = file.metadata().map_or(0, |m| m.len());
         if args.one_thread {
             rstscope::pipeline::use_one_thread();
-            return analyze_here(file);
+            return analyze_here(file, size);
         }
-        let mut analyzer = Analyzer::on_two_threads();
+        let mut analyzer = Analyzer::on_two_threads(size);
         // The file is read on a thread of its own, a few chunks ahead of the analysis.
         let (full_tx, full) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNKS_AHEAD);
         let (empty, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -223,8 +225,8 @@ EXIT STATUS:
     }
 
     /// [`analyze`] on this thread alone.
-    fn analyze_here(mut file: File) -> Result<Analysis, String> {
-        let mut analyzer = Analyzer::new();
+    fn analyze_here(mut file: File, size: u64) -> Result<Analysis, String> {
+        let mut analyzer = Analyzer::expecting(size);
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = match file.read(&mut buf) {

@@ -19,6 +19,15 @@ use crate::flow::{FlowTable, StreamId};
 /// file cannot grow the report without bound.
 const MAX_WARNINGS: usize = 100;
 
+/// Bytes of capture file per TCP packet assumed when making room ahead for the records
+/// ([`Analyzer::expecting`]): a little under what busy services' captures hold (about 240 in the
+/// generated ones, 350 to 500 in the corpus's composites), so that the room is seldom too small.
+/// Room too large costs address space only: its pages are never touched.
+const BYTES_PER_PACKET_GUESS: u64 = 200;
+
+/// At most this many packets' room is made ahead (about 1 GB of records at 60 bytes each).
+const MAX_PACKETS_AHEAD: u64 = 1 << 24;
+
 /// How many strings of the file (comments, names, descriptions) are kept; past that they are
 /// only counted. Each is at most [`crate::capture::MAX_TEXT_BYTES`], so together at most
 /// about 100 KiB whatever the file holds (a hostile one may hold millions).
@@ -270,12 +279,15 @@ struct SequenceStages {
 }
 
 impl SequenceStages {
-    fn new() -> SequenceStages {
+    /// With room for `packets` TCP packets' records (see [`Analyzer::expecting`]).
+    fn new(packets: usize) -> SequenceStages {
+        let mut tcp = TcpAnalyzer::new();
+        tcp.reserve(packets);
         SequenceStages {
-            tcp: TcpAnalyzer::new(),
+            tcp,
             zeek: ZeekTracker::new(ZeekConfig::default()),
             ttls: TtlObserver::new(),
-            locations: Vec::new(),
+            locations: Vec::with_capacity(packets),
         }
     }
 
@@ -348,12 +360,13 @@ mod threaded {
     }
 
     impl Feeder {
-        pub(super) fn start() -> Feeder {
+        /// With room for `packets` TCP packets' records in the stages.
+        pub(super) fn start(packets: usize) -> Feeder {
             let (full, full_rx) = sync_channel::<Vec<Observed>>(BATCHES_QUEUED);
             let (empty_tx, empty) = channel();
             let worker = std::thread::Builder::new()
                 .name("rstscope-sequence".into())
-                .spawn(move || run(full_rx, empty_tx))
+                .spawn(move || run(packets, full_rx, empty_tx))
                 .ok();
             Feeder {
                 batch: Vec::with_capacity(BATCH),
@@ -400,7 +413,7 @@ mod threaded {
                 Some(stages) if self.batch.is_empty() => stages,
                 // The thread never started: everything is still in `batch`.
                 _ => {
-                    let mut stages = SequenceStages::new();
+                    let mut stages = SequenceStages::new(self.batch.len());
                     for seen in &self.batch {
                         stages.push(seen);
                     }
@@ -410,8 +423,12 @@ mod threaded {
         }
     }
 
-    fn run(full: Receiver<Vec<Observed>>, empty: Sender<Vec<Observed>>) -> SequenceStages {
-        let mut stages = SequenceStages::new();
+    fn run(
+        packets: usize,
+        full: Receiver<Vec<Observed>>,
+        empty: Sender<Vec<Observed>>,
+    ) -> SequenceStages {
+        let mut stages = SequenceStages::new(packets);
         for mut batch in full {
             for seen in &batch {
                 stages.push(seen);
@@ -433,15 +450,29 @@ impl Default for Analyzer {
 impl Analyzer {
     /// An analyzer that does all its work on the caller's thread.
     pub fn new() -> Self {
-        Self::with(Sequence::Here(Box::new(SequenceStages::new())))
+        Self::expecting(0)
+    }
+
+    /// [`Analyzer::new`], for a capture file of about `file_bytes` bytes: room for its TCP
+    /// packets' records is made at the start (one per [`BYTES_PER_PACKET_GUESS`] bytes), so
+    /// they seldom outgrow it. Growing copies them all each time the room doubles, which
+    /// WebAssembly's allocator cannot avoid (natively, the kernel remaps large blocks instead).
+    /// Only a hint: any capture of any size is analysed the same.
+    pub fn expecting(file_bytes: u64) -> Self {
+        Self::with(Sequence::Here(Box::new(SequenceStages::new(
+            packets_expected(file_bytes),
+        ))))
     }
 
     /// An analyzer that runs the sequence analysis and Zeek's connection state on a second
     /// thread while the caller's thread reads, dissects and assigns streams: the same
-    /// [`Analysis`], sooner on a machine with two cores or more. Native only.
+    /// [`Analysis`], sooner on a machine with two cores or more. `file_bytes` as for
+    /// [`Analyzer::expecting`]. Native only.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn on_two_threads() -> Self {
-        Self::with(Sequence::Thread(threaded::Feeder::start()))
+    pub fn on_two_threads(file_bytes: u64) -> Self {
+        Self::with(Sequence::Thread(threaded::Feeder::start(packets_expected(
+            file_bytes,
+        ))))
     }
 
     fn with(sequence: Sequence) -> Self {
@@ -551,6 +582,12 @@ fn on_event(event: Event<'_>, stages: &mut Stages) {
             }
         }
     }
+}
+
+/// The TCP packets to make room for in a capture file of `file_bytes` bytes.
+fn packets_expected(file_bytes: u64) -> usize {
+    let packets = (file_bytes / BYTES_PER_PACKET_GUESS).min(MAX_PACKETS_AHEAD);
+    usize::try_from(packets).unwrap_or(0)
 }
 
 /// Set by [`use_one_thread`].

@@ -30,6 +30,16 @@ pub struct Report {
     pub connections: Vec<ConnectionReport>,
 }
 
+/// A [`Report`] without its connections' rows, and how many rows there are: the first part of
+/// the report in parts ([`Report::in_parts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportHead {
+    pub schema: u32,
+    pub capture: CaptureReport,
+    pub summary: Summary,
+    pub connections: usize,
+}
+
 /// The capture as a whole.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaptureReport {
@@ -400,6 +410,61 @@ impl Report {
             summary: diagnosis.summary,
             connections,
         }
+    }
+
+    /// `Report::new(analysis)` in parts, for the page's worker, which sends each part on as
+    /// soon as it is made, so that the page reads one part while the next is built: `head`
+    /// gets the [`ReportHead`], then `rows` the connections' rows in stream order, `per_part`
+    /// at a time (the last part may be shorter; none is empty). Stops at the first error of
+    /// either and returns it. [`Report::from_parts`] puts the parts together again.
+    pub fn in_parts<E>(
+        analysis: &Analysis,
+        per_part: usize,
+        head: impl FnOnce(&ReportHead) -> Result<(), E>,
+        mut rows: impl FnMut(&[ConnectionReport]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let diagnosis = diagnosis::diagnose(analysis, &analysis.ttls);
+        head(&ReportHead {
+            schema: SCHEMA_VERSION,
+            capture: capture_report(&analysis.capture),
+            summary: diagnosis.summary,
+            connections: analysis.flows.connections().len(),
+        })?;
+        let per_part = per_part.max(1);
+        // The diagnosis has one entry per connection, in stream order.
+        let mut verdicts = diagnosis.connections.into_iter().peekable();
+        let mut part = Vec::with_capacity(per_part);
+        let mut sent = Ok(());
+        for_each_row(analysis, |mut row| {
+            if sent.is_err() {
+                return;
+            }
+            if let Some(verdict) = verdicts.next_if(|v| v.stream == row.stream) {
+                add_diagnosis(&mut row, verdict);
+            }
+            part.push(row);
+            if part.len() == per_part {
+                sent = rows(&part);
+                part.clear();
+            }
+        });
+        sent?;
+        if part.is_empty() {
+            Ok(())
+        } else {
+            rows(&part)
+        }
+    }
+
+    /// The report whose parts [`Report::in_parts`] made: its head and all its rows, in order.
+    /// `None` when the rows are not as many as the head says.
+    pub fn from_parts(head: ReportHead, connections: Vec<ConnectionReport>) -> Option<Report> {
+        (connections.len() == head.connections).then_some(Report {
+            schema: head.schema,
+            capture: head.capture,
+            summary: head.summary,
+            connections,
+        })
     }
 
     /// The report as pretty-printed JSON.

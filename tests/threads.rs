@@ -3,7 +3,8 @@
 //! report, for every fixture and every corpus capture. And the command line's one-line JSON,
 //! written without building the report (`Report::write_json_of`: each row written while the
 //! diagnosis runs, its diagnosis added after), must be exactly what `serde_json` writes of the
-//! report.
+//! report; the report in parts, as the page's worker sends it (`Report::in_parts`), must put
+//! together again into the same report. The size hint (`Analyzer::expecting`) changes nothing.
 
 mod common;
 
@@ -23,7 +24,7 @@ fn analyse(bytes: &[u8], mut analyzer: Analyzer) -> Option<Analysis> {
 fn assert_same(path: &Path) -> u64 {
     let bytes = std::fs::read(path).unwrap();
     let one = analyse(&bytes, Analyzer::new());
-    let two = analyse(&bytes, Analyzer::on_two_threads());
+    let two = analyse(&bytes, Analyzer::on_two_threads(bytes.len() as u64));
     let (one, two) = match (one, two) {
         (Some(one), Some(two)) => (one, two),
         (None, None) => return 0,
@@ -54,7 +55,69 @@ fn assert_same(path: &Path) -> u64 {
         "{}: the command line's JSON differs from serde_json's of the report",
         path.display()
     );
+    assert_parts_make(
+        &report,
+        &analyse(&bytes, Analyzer::expecting(bytes.len() as u64)).unwrap(),
+    );
     one.capture.tcp_packets
+}
+
+/// The report of `analysis` in parts of three rows puts together again into `report`.
+fn assert_parts_make(report: &Report, analysis: &Analysis) {
+    let mut head = None;
+    let mut rows = Vec::new();
+    let mut parts = 0;
+    Report::in_parts(
+        analysis,
+        3,
+        |h| {
+            head = Some(h.clone());
+            Ok::<(), ()>(())
+        },
+        |part| {
+            assert!(
+                (1..=3).contains(&part.len()),
+                "a part of {} rows",
+                part.len()
+            );
+            rows.extend_from_slice(part);
+            parts += 1;
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(parts, report.connections.len().div_ceil(3));
+    let head = head.expect("the head comes first");
+    assert_eq!(head.connections, report.connections.len());
+    let mut short = rows.clone();
+    if short.pop().is_some() {
+        assert!(
+            Report::from_parts(head.clone(), short).is_none(),
+            "a row missing"
+        );
+    }
+    assert!(
+        Report::from_parts(head, rows).as_ref() == Some(report),
+        "the parts differ"
+    );
+    // An error (the page gone, say) stops the parts at once.
+    if report.connections.len() > 6 {
+        let mut calls = 0;
+        let stopped = Report::in_parts(
+            analysis,
+            3,
+            |_| Ok(()),
+            |_| {
+                calls += 1;
+                if calls == 2 {
+                    Err("gone")
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!((stopped, calls), (Err("gone"), 2));
+    }
 }
 
 /// The project's own captures: tests/fixtures/formats and tests/fixtures/scenarios.

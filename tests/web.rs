@@ -617,7 +617,7 @@ mod wire {
     use std::collections::BTreeMap;
 
     use rstscope::pipeline::Analyzer;
-    use rstscope::report::Report;
+    use rstscope::report::{ConnectionReport, Report, ReportHead};
     use rstscope::web::wire::{from_bytes, to_bytes};
     use serde::{Deserialize, Serialize};
     use wasm_bindgen_test::*;
@@ -734,5 +734,34 @@ mod wire {
             assert_eq!(back.to_json(), report.to_json());
             assert_eq!(back, report);
         }
+    }
+
+    /// The report in parts, as the worker sends it (`Report::in_parts`, each part in the wire
+    /// form), reads back and puts together into the same report, as the page does.
+    #[wasm_bindgen_test]
+    fn a_report_in_parts_round_trips() {
+        let mut analyzer = Analyzer::new();
+        analyzer
+            .feed(include_bytes!("fixtures/scenarios/mass_reset.server.pcap"))
+            .expect("a capture");
+        let analysis = analyzer.finish().expect("an analysis");
+        let report = Report::new(&analysis);
+        assert!(report.connections.len() > 4);
+        let mut head = None;
+        let mut parts = Vec::new();
+        Report::in_parts(
+            &analysis,
+            2,
+            |h| to_bytes(h).map(|bytes| head = Some(bytes)),
+            |rows| to_bytes(rows).map(|bytes| parts.push(bytes)),
+        )
+        .expect("written");
+        assert_eq!(parts.len(), report.connections.len().div_ceil(2));
+        let head: ReportHead = from_bytes(&head.expect("a head")).expect("read back");
+        let mut rows = Vec::new();
+        for part in &parts {
+            rows.extend(from_bytes::<Vec<ConnectionReport>>(part).expect("read back"));
+        }
+        assert_eq!(Report::from_parts(head, rows), Some(report));
     }
 }

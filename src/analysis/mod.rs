@@ -185,6 +185,11 @@ impl TcpAnalyzer {
         Self::default()
     }
 
+    /// Makes room for the records of `packets` more TCP packets.
+    pub fn reserve(&mut self, packets: usize) {
+        self.records.reserve(packets);
+    }
+
     /// The capture has been read: gives back the spare capacity of what is kept.
     pub fn shrink_to_fit(&mut self) {
         self.connections.shrink_to_fit();

@@ -188,6 +188,16 @@ impl Records {
         Records::default()
     }
 
+    /// Makes room for `packets` more records and their sparse values: up to three quarters
+    /// of the packets acknowledge a segment, and as many carry data (40 to 75% in the corpus's
+    /// composites, about 70% in the generated captures); duplicate ACKs are rare.
+    pub fn reserve(&mut self, packets: usize) {
+        let sparse = packets - packets / 4;
+        self.records.reserve(packets);
+        self.acked.reserve(sparse);
+        self.bytes_in_flight.reserve(sparse);
+    }
+
     /// Gives back the room the vectors grew into but do not use (up to half of each): called
     /// once the capture has been read, since the records are then kept as long as it is shown.
     pub fn shrink_to_fit(&mut self) {

@@ -19,6 +19,7 @@ use super::protocol::{
 };
 use super::state::{Action, Phase, State, Toggle};
 use super::wire;
+use crate::report::{ConnectionReport, Report, ReportHead};
 use crate::view::time::Zone;
 
 /// The page's one worker, started when the page loads, and what waits for it to be ready.
@@ -108,22 +109,57 @@ fn serve_read(worker: Worker, data: &JsValue) {
     });
 }
 
-/// The worker's report message (`{kind: "report", job, millis, bytes}`, see
-/// [`super::protocol`]) as the action it leads to; `None` for any other message.
-fn read_report(data: &JsValue) -> Option<Action> {
+/// A report arriving in parts (see [`super::protocol`]): its head, and the rows so far.
+struct Arriving {
+    job: JobId,
+    head: ReportHead,
+    rows: Vec<ConnectionReport>,
+}
+
+/// Takes one of the worker's report messages (`{kind: "report", job, part, last, millis,
+/// bytes}`, see [`super::protocol`]) into `arriving`: `Some` with the action the report leads
+/// to once its last part is in, or at the first that cannot be read; `None` for a part before
+/// the last, a part of a job whose head did not come, and any other message (the caller
+/// tells them apart with [`is_report`]).
+fn read_report(data: &JsValue, arriving: &mut Option<Arriving>) -> Option<Action> {
     let field = |key: &str| Reflect::get(data, &key.into()).ok();
-    if field("kind").and_then(|k| k.as_string()).as_deref() != Some(REPORT_KIND) {
-        return None;
-    }
-    mark("rstscope:report-received");
     let job = field("job").and_then(|j| j.as_f64()).unwrap_or(0.0) as JobId;
-    let millis = field("millis").and_then(|m| m.as_f64()).unwrap_or(0.0);
+    let part = field("part").and_then(|p| p.as_f64()).unwrap_or(0.0);
+    let last = field("last").is_some_and(|l| l.is_truthy());
     let bytes = field("bytes")
         .and_then(|b| b.dyn_into::<Uint8Array>().ok())
         .map(|b| b.to_vec())
         .unwrap_or_default();
-    Some(match wire::from_bytes(&bytes) {
-        Ok(report) => {
+    let unreadable = |e: wire::WireError| Action::Failed {
+        job,
+        message: format!("the report from the worker could not be read ({e})"),
+    };
+    if part == 0.0 {
+        mark("rstscope:report-received");
+        let head: ReportHead = match wire::from_bytes(&bytes) {
+            Ok(head) => head,
+            Err(e) => return Some(unreadable(e)),
+        };
+        // The count comes from this page's own worker; capped all the same.
+        let rows = Vec::with_capacity(head.connections.min(1 << 20));
+        *arriving = Some(Arriving { job, head, rows });
+    } else {
+        let into = arriving.as_mut().filter(|a| a.job == job)?;
+        match wire::from_bytes::<Vec<ConnectionReport>>(&bytes) {
+            Ok(rows) => into.rows.extend(rows),
+            Err(e) => {
+                *arriving = None;
+                return Some(unreadable(e));
+            }
+        }
+    }
+    if !last {
+        return None;
+    }
+    let Arriving { head, rows, .. } = arriving.take()?;
+    let millis = field("millis").and_then(|m| m.as_f64()).unwrap_or(0.0);
+    Some(match Report::from_parts(head, rows) {
+        Some(report) => {
             mark("rstscope:report-decoded");
             Action::Done {
                 job,
@@ -131,11 +167,20 @@ fn read_report(data: &JsValue) -> Option<Action> {
                 millis,
             }
         }
-        Err(e) => Action::Failed {
+        None => Action::Failed {
             job,
-            message: format!("the report from the worker could not be read ({e})"),
+            message: "the report from the worker came incomplete".into(),
         },
     })
+}
+
+/// Whether `data` is one of the worker's report messages.
+fn is_report(data: &JsValue) -> bool {
+    Reflect::get(data, &"kind".into())
+        .ok()
+        .and_then(|k| k.as_string())
+        .as_deref()
+        == Some(REPORT_KIND)
 }
 
 /// Whether a key press belongs to the page's shortcuts: not typed into a text field, not with
@@ -163,6 +208,7 @@ fn start_analyst(
         .map_err(|_| "the browser refused to start the analysis worker".to_string())?;
     let on_message = {
         let dispatch = dispatch.clone();
+        let mut arriving = None;
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let Some(text) = data.as_string() else {
@@ -173,14 +219,14 @@ fn start_analyst(
                     }
                     return;
                 }
-                if let Some(action) = read_report(&data) {
+                if !is_report(&data) {
+                    offer_capture(&data);
+                } else if let Some(action) = read_report(&data, &mut arriving) {
                     let done = matches!(action, Action::Done { .. });
                     dispatch.dispatch(action);
                     if done {
                         mark("rstscope:report-dispatched");
                     }
-                } else {
-                    offer_capture(&data);
                 }
                 return;
             };

@@ -7,10 +7,14 @@
 //! the worker answers with [`FromWorker`] messages serialised as JSON strings, each naming its
 //! job, so the page can drop what belongs to a job it has moved past.
 //!
-//! The one large answer, the finished job's [`Report`](crate::report::Report), is not JSON: it
-//! comes as a plain object `{kind: "report", job, millis, bytes}`, `bytes` a transferred
-//! `Uint8Array` holding the report in [`super::wire`]'s binary form and `millis` the time
-//! the worker spent on the job. [`FromWorker::Timings`] follows it.
+//! The one large answer, the finished job's [`Report`](crate::report::Report), is not JSON, and
+//! comes in parts ([`Report::in_parts`](crate::report::Report::in_parts)), each sent as soon as
+//! it is made so that the page reads one while the worker builds the next: plain objects
+//! `{kind: "report", job, part, last, millis, bytes}`, `bytes` a transferred `Uint8Array`
+//! holding, in [`super::wire`]'s binary form, the [`ReportHead`](crate::report::ReportHead)
+//! for part 0, and then up to 1024 connections' rows per part, in stream order. `last` is true
+//! on the final part, whose `millis` is the time the worker spent on the job.
+//! [`FromWorker::Timings`] follows it.
 //!
 //! The page's thread reads the file for the worker, slice by slice: the worker posts a plain
 //! object `{kind: "read", job, start, blob}` (`blob` the slice, a `Blob`: no bytes are copied),
@@ -42,7 +46,7 @@ pub const CAPTURE_KIND: &str = "capture";
 /// documentation).
 pub const READ_KIND: &str = "read";
 
-/// The `kind` of the worker's report message (see the module documentation).
+/// The `kind` of the worker's report messages (see the module documentation).
 pub const REPORT_KIND: &str = "report";
 
 /// A job number: one per file the person opens.

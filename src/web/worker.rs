@@ -1,7 +1,7 @@
 //! The worker side: receives `{job, file}`, has the page read the file in slices (awaiting
 //! each, so a `{job, cancel}` message is seen between slices; a few slices are asked for ahead
-//! of the one being analysed), feeds the analyzer and posts progress and the report (in
-//! [`wire`]'s binary form, transferred, then the times of its last steps). One worker serves
+//! of the one being analysed), feeds the analyzer and posts progress and the report (in parts,
+//! in [`wire`]'s binary form, transferred, then the times of its last steps). One worker serves
 //! every file the page opens.
 //!
 //! The page's thread reads the slices (see [`super::protocol`], `READ_KIND`): a browser
@@ -62,6 +62,11 @@ type PageReads = Rc<RefCell<Vec<PageRead>>>;
 /// Bytes read per step: large enough to amortise the copy into wasm memory, small enough for
 /// the progress bar to move often and for a cancel to take effect quickly.
 const CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// Connections' rows per part of the report: the page reads a part (about 6 ms for 1024 rows)
+/// while the next is built, so the last part is the only one it reads after the worker is
+/// done; a message per part costs little.
+const ROWS_PER_PART: usize = 1024;
 
 /// How many slices are being read ahead of the analysis, at most.
 const SLICES_AHEAD: usize = 4;
@@ -158,39 +163,36 @@ pub fn start() {
                 scope: &scope,
                 job,
                 current: &current,
-                kept: &kept,
                 reads: &reads,
             };
-            let analysed = match file {
-                Some(file) => analyze(&job_state, &file, &mut marks).await,
+            let started = now(&scope);
+            let analysed = match &file {
+                Some(file) => analyze(&job_state, file, &mut marks).await,
                 None => Err(FromWorker::Failed {
                     job,
                     message: "the page sent something that is not a file".into(),
                 }),
             };
-            match analysed.and_then(|(report, millis)| {
-                let bytes = wire::to_bytes(&report).map_err(|e| FromWorker::Failed {
-                    job,
-                    message: format!("the report could not be encoded ({e})"),
-                })?;
-                // The page gets its own copy; this one is not needed any more.
-                drop(report);
-                marks.add(&scope, "report-encoded");
-                post_report(&scope, job, millis, &bytes).map_err(|_| FromWorker::Failed {
-                    job,
-                    message: "the report could not be sent to the page".into(),
-                })
-            }) {
-                Ok(()) => {
-                    marks.add(&scope, "report-posted");
-                    post(
-                        &scope,
-                        &FromWorker::Timings {
-                            job,
-                            marks: marks.0,
-                        },
-                    );
+            let sent = analysed.and_then(|analysis| {
+                send_report(&scope, job, &analysis, started, &mut marks)?;
+                if let Some(file) = file {
+                    *kept.borrow_mut() = Some(Kept {
+                        job,
+                        file,
+                        analysis,
+                        diagnosis: None,
+                    });
                 }
+                Ok(())
+            });
+            match sent {
+                Ok(()) => post(
+                    &scope,
+                    &FromWorker::Timings {
+                        job,
+                        marks: marks.0,
+                    },
+                ),
                 Err(message) => post(&scope, &message),
             }
         });
@@ -229,15 +231,13 @@ struct Job<'a> {
     job: JobId,
     /// The job being worked on now (see `start`).
     current: &'a Cell<JobId>,
-    kept: &'a RefCell<Option<Kept>>,
     reads: &'a PageReads,
 }
 
-async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<(Report, f64), FromWorker> {
+async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<Analysis, FromWorker> {
     let (scope, job) = (j.scope, j.job);
-    let started = now(scope);
     let total = file.size();
-    let mut analyzer = Analyzer::new();
+    let mut analyzer = Analyzer::expecting(total as u64);
     let mut buf = Vec::new();
     // Slices asked of the page and not analysed yet, in file order (`None`: it could not be
     // asked for); `asked` is where the next one starts.
@@ -282,24 +282,50 @@ async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<(Report,
         );
     }
     marks.add(scope, "read");
-    match analyzer.finish() {
-        Ok(analysis) => {
-            marks.add(scope, "analysis-done");
-            let report = Report::new(&analysis);
-            marks.add(scope, "report-built");
-            *j.kept.borrow_mut() = Some(Kept {
-                job,
-                file: file.clone(),
-                analysis,
-                diagnosis: None,
-            });
-            Ok((report, now(scope) - started))
-        }
-        Err(error) => Err(FromWorker::Failed {
+    let analysis = analyzer.finish().map_err(|error| FromWorker::Failed {
+        job,
+        message: error.to_string(),
+    })?;
+    marks.add(scope, "analysis-done");
+    Ok(analysis)
+}
+
+/// Sends the report of `analysis` to the page in parts ([`Report::in_parts`], [`wire`]'s
+/// form, see the module documentation), each as soon as it is made: the page reads one while
+/// the next is built. The last carries the time since `started`.
+fn send_report(
+    scope: &DedicatedWorkerGlobalScope,
+    job: JobId,
+    analysis: &Analysis,
+    started: f64,
+    marks: &mut Marks,
+) -> Result<(), FromWorker> {
+    let send = |part: u32, last: bool, bytes: &[u8]| {
+        let millis = if last { now(scope) - started } else { 0.0 };
+        post_report(scope, job, part, last, millis, bytes).map_err(|_| FromWorker::Failed {
             job,
-            message: error.to_string(),
-        }),
-    }
+            message: "the report could not be sent to the page".into(),
+        })
+    };
+    // Rows still to come after the parts sent so far (the head says how many in all).
+    let left = Cell::new(0);
+    let part = Cell::new(0);
+    Report::in_parts(
+        analysis,
+        ROWS_PER_PART,
+        |head| {
+            marks.add(scope, "diagnosed");
+            left.set(head.connections);
+            send(0, head.connections == 0, &encode(job, head)?)
+        },
+        |rows| {
+            left.set(left.get().saturating_sub(rows.len()));
+            part.set(part.get() + 1);
+            send(part.get(), left.get() == 0, &encode(job, rows)?)
+        },
+    )?;
+    marks.add(scope, "report-posted");
+    Ok(())
 }
 
 /// Asks the page to read bytes `start..end` of `file` (see the module documentation): posts
@@ -527,17 +553,29 @@ async fn redecode_all(file: &File, planned: &[Planned]) -> Result<Vec<Vec<u8>>, 
     }
 }
 
-/// Sends the report to the page in [`wire`]'s binary form, its bytes transferred rather than
-/// copied (see the protocol's module documentation).
+/// `value` in [`wire`]'s form, or the sentence for the page if it cannot be.
+fn encode<T: serde::Serialize + ?Sized>(job: JobId, value: &T) -> Result<Vec<u8>, FromWorker> {
+    wire::to_bytes(value).map_err(|e| FromWorker::Failed {
+        job,
+        message: format!("the report could not be encoded ({e})"),
+    })
+}
+
+/// Sends part `part` of the report to the page in [`wire`]'s binary form, its bytes
+/// transferred rather than copied (see the protocol's module documentation).
 fn post_report(
     scope: &DedicatedWorkerGlobalScope,
     job: JobId,
+    part: u32,
+    last: bool,
     millis: f64,
     bytes: &[u8],
 ) -> Result<(), JsValue> {
     let message = Object::new();
     Reflect::set(&message, &"kind".into(), &REPORT_KIND.into())?;
     Reflect::set(&message, &"job".into(), &JsValue::from(job))?;
+    Reflect::set(&message, &"part".into(), &JsValue::from(part))?;
+    Reflect::set(&message, &"last".into(), &JsValue::from_bool(last))?;
     Reflect::set(&message, &"millis".into(), &JsValue::from_f64(millis))?;
     let array = Uint8Array::from(bytes);
     Reflect::set(&message, &"bytes".into(), &array)?;
