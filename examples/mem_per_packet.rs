@@ -83,7 +83,9 @@ fn measure(path: &str) -> Result<(), String> {
     let mut buf = vec![0u8; CHUNK];
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let mut analyzer = Analyzer::new();
+    // As the page's worker does: room made ahead for a file this size.
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut analyzer = Analyzer::expecting(size);
     loop {
         let n = file.read(&mut buf).map_err(|e| format!("{path}: {e}"))?;
         if n == 0 {

@@ -185,9 +185,11 @@ impl TcpAnalyzer {
         Self::default()
     }
 
-    /// Makes room for the records of `packets` more TCP packets.
-    pub fn reserve(&mut self, packets: usize) {
+    /// Makes room for the records of `packets` more TCP packets in `connections` more
+    /// connections.
+    pub fn reserve(&mut self, packets: usize, connections: usize) {
         self.records.reserve(packets);
+        self.connections.reserve(connections);
     }
 
     /// The capture has been read: gives back the spare capacity of what is kept.

@@ -1324,10 +1324,19 @@ impl ZeekTracker {
         &self.records
     }
 
+    /// Makes room for `connections` more connections.
+    pub fn reserve(&mut self, connections: usize) {
+        self.current.reserve(connections);
+        self.by_stream.reserve(connections);
+        self.records.reserve(connections);
+    }
+
     /// Hands over the Zeek connections (Zeek logs the ones still open at the end of the
-    /// capture with their state at that point).
+    /// capture with their state at that point), without spare room.
     pub fn finish(self) -> Vec<ZeekRecord> {
-        self.records
+        let mut records = self.records;
+        records.shrink_to_fit();
+        records
     }
 }
 

@@ -99,6 +99,17 @@ impl TtlObserver {
         Self::default()
     }
 
+    /// Makes room for `connections` more streams.
+    pub fn reserve(&mut self, connections: usize) {
+        self.streams.reserve(connections);
+    }
+
+    /// Gives back the room not used (see [`TtlObserver::reserve`]).
+    pub fn shrink_to_fit(&mut self) {
+        self.streams.shrink_to_fit();
+        self.rsts.shrink_to_fit();
+    }
+
     /// Records one TCP segment of `stream`.
     pub fn push(&mut self, index: PacketIdx, stream: StreamId, seg: &TcpSegment) {
         let (_, side) = FlowKey::of(seg);

@@ -354,6 +354,13 @@ impl FlowTable {
         self.connections.is_empty()
     }
 
+    /// Gives back the room made ahead ([`FlowTable::with_capacity`]) and not used: called once
+    /// the capture has been read, since the table is kept as long as it is shown.
+    pub fn shrink_to_fit(&mut self) {
+        self.latest.shrink_to_fit();
+        self.connections.shrink_to_fit();
+    }
+
     /// Hands over the connections, indexed by stream number.
     pub fn into_connections(self) -> Vec<Connection> {
         self.connections
