@@ -199,22 +199,28 @@ pub fn rows(report: &Report, query: &Query) -> Vec<usize> {
         rows.retain(|&i| spans[i].is_some_and(|(s, e)| range.overlaps(s, e)));
     }
     let connections = &report.connections;
-    rows.sort_by(|&a, &b| {
-        let (ca, cb) = (&connections[a], &connections[b]);
-        let first = if query.resets_first {
-            (resets(cb) > 0).cmp(&(resets(ca) > 0))
-        } else {
-            Ordering::Equal
+    // What the default order needs of each row, read once rather than at each of the sort's
+    // comparisons (a million of them for 100,000 rows, each visiting two rows' reports).
+    let mut keyed: Vec<(bool, u32, usize)> = rows
+        .iter()
+        .map(|&i| {
+            let conn = &connections[i];
+            (query.resets_first && resets(conn) > 0, conn.stream, i)
+        })
+        .collect();
+    keyed.sort_by(|&(reset_a, stream_a, a), &(reset_b, stream_b, b)| {
+        let order = match query.sort {
+            Column::Stream => stream_a.cmp(&stream_b),
+            column => column.compare(&connections[a], &connections[b]),
         };
-        let order = query.sort.compare(ca, cb);
         let order = if query.descending {
             order.reverse()
         } else {
             order
         };
-        first.then(order).then(a.cmp(&b))
+        reset_b.cmp(&reset_a).then(order).then(a.cmp(&b))
     });
-    rows
+    keyed.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// The Zeek states that occur in the report, sorted, for the state filter.
@@ -416,6 +422,10 @@ mod tests {
             "REJ, RSTO, SF, SF (ties by stream)"
         );
         assert_eq!(states(&r), ["REJ", "RSTO", "SF"]);
+        // Stream order is the default: the first click reverses it (and resets first is off).
+        let by_stream = Query::default().sorted_by(Column::Stream);
+        assert_eq!(rows(&r, &by_stream), [3, 2, 1, 0]);
+        assert_eq!(rows(&r, &by_stream.sorted_by(Column::Stream)), [0, 1, 2, 3]);
     }
 
     #[test]
