@@ -701,6 +701,16 @@ mod wire {
         }
         // A length far past the end.
         assert!(from_bytes::<Vec<Inner>>(&[9, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
+        // Numbers: the longest (ten bytes), one byte too long, one cut short.
+        let mut longest = vec![4];
+        longest.extend([0xff; 9]);
+        longest.push(0x01);
+        assert_eq!(from_bytes::<u64>(&longest), Ok(u64::MAX));
+        let mut too_long = vec![4];
+        too_long.extend([0x80; 10]);
+        too_long.push(0x01);
+        assert!(from_bytes::<u64>(&too_long).is_err());
+        assert!(from_bytes::<u64>(&[4, 0x80, 0x80]).is_err());
         // Bytes left over.
         let mut longer = bytes.clone();
         longer.push(0);

@@ -100,12 +100,18 @@ fn serve_read(worker: Worker, data: &JsValue) {
         let answer = Object::new();
         let _ = Reflect::set(&answer, &"job".into(), &job);
         let _ = Reflect::set(&answer, &"slice".into(), &start);
-        let _ = match bytes {
-            Some(bytes) => Reflect::set(&answer, &"bytes".into(), &bytes)
-                .and_then(|_| worker.post_message_with_transfer(&answer, &Array::of1(&bytes))),
-            None => Reflect::set(&answer, &"failed".into(), &JsValue::TRUE)
-                .and_then(|_| worker.post_message(&answer)),
-        };
+        let sent = bytes.is_some_and(|bytes| {
+            Reflect::set(&answer, &"bytes".into(), &bytes)
+                .and_then(|_| worker.post_message_with_transfer(&answer, &Array::of1(&bytes)))
+                .is_ok()
+        });
+        if !sent {
+            // Unread, or the bytes could not be handed over: the worker must hear either way,
+            // or it would wait for this slice for ever.
+            let _ = Reflect::delete_property(&answer, &"bytes".into());
+            let _ = Reflect::set(&answer, &"failed".into(), &JsValue::TRUE)
+                .and_then(|_| worker.post_message(&answer));
+        }
     });
 }
 

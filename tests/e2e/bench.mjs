@@ -15,7 +15,9 @@
 //   - samples, every 250 ms, the progress bar's value, the page's JS heap (CDP Performance) and
 //     the resident memory of Chromium's renderer processes (/proc: the worker and its wasm
 //     memory live there), and reports the peaks;
-//   - checks the page's packet count against the CLI's.
+//   - checks the page's packet count against the CLI's;
+//   - times the same page reading the file alone, as it reads it for the worker but doing
+//     nothing with the bytes: the browser's share of the time, which no analysis can remove.
 // Then, on the last (largest) file, a second run that clicks Cancel once the progress bar has
 // moved, and expects the cancellation notice (.app__notice); then a small capture to show the
 // page still works. Results: a markdown table on stdout and in target/bench/browser-results.md.
@@ -140,6 +142,44 @@ async function chooseFile(page, cdp, file) {
   await cdp.send('DOM.setFileInputFiles', { nodeId, files: [file] });
 }
 
+/**
+ * How long the browser alone takes to read the file, as the page reads it for the worker
+ * (4 MiB slices, four asked ahead, on the page's thread) but with nothing done with the bytes:
+ * the part of the page's time that no analysis can remove. Best of two, in ms.
+ */
+async function readAlone(page, cdp, file) {
+  await page.evaluate(() => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = 'bench-read-alone';
+    input.hidden = true;
+    document.body.append(input);
+  });
+  const { root: doc } = await cdp.send('DOM.getDocument', { depth: 0 });
+  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: doc.nodeId, selector: '#bench-read-alone' });
+  await cdp.send('DOM.setFileInputFiles', { nodeId, files: [file] });
+  return page.evaluate(async () => {
+    const blob = document.getElementById('bench-read-alone').files[0];
+    const slice = 4 * 1024 * 1024;
+    const times = [];
+    for (let run = 0; run < 2; run++) {
+      const start = performance.now();
+      const reading = [];
+      let asked = 0;
+      let read = 0;
+      while (read < blob.size) {
+        while (reading.length < 4 && asked < blob.size) {
+          reading.push(blob.slice(asked, asked + slice).arrayBuffer());
+          asked += slice;
+        }
+        read += (await reading.shift()).byteLength;
+      }
+      times.push(performance.now() - start);
+    }
+    return Math.min(...times);
+  });
+}
+
 async function heapMetrics(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const get = (name) => metrics.find((m) => m.name === name)?.value ?? 0;
@@ -236,6 +276,7 @@ async function runFile(browser, server, file, { native, oneThread }) {
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   result.frameMs = Date.now() - t;
   await page.screenshot({ path: path.join(outDir, `browser-${result.file}.png`) }).catch(() => {});
+  result.readAloneMs = await readAlone(page, cdp, file).catch(() => NaN);
   await page.close();
   return result;
 }
@@ -281,15 +322,17 @@ function table(results, cancel) {
   lines.push('Time from the file input\'s change event to the summary and the table in the page (page clock);');
   lines.push('"worker" is the page\'s own "Analysed in". Native: the median of three `rstscope analyze F --format json` runs (several threads), and of three with `--one-thread` (all on one thread, as the page works), made before Chromium starts.');
   lines.push('');
-  lines.push('| file | size | packets | native s | native one thread s | page: summary s | page: table s | worker s | browser/native | browser/native one thread | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('"read alone": the same page reading the file the way it reads it for the worker, with nothing done with the bytes (best of two).');
+  lines.push('');
+  lines.push('| file | size | packets | native s | native one thread s | page: summary s | page: table s | worker s | read alone s | browser/native | browser/native one thread | packets/s (page) | JS heap peak MB | renderer RSS peak MB (growth) | progress values seen | table rows drawn | problems |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | - | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
+      lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.native.packets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | - | - | - | - | - | - | - | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | - | **${r.error}** ${r.problems.join('; ')} |`);
       continue;
     }
     const s = r.shownMs / 1000;
-    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(s / r.oneThread.seconds).toFixed(1)}x | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
+    lines.push(`| ${r.file} | ${mb(r.bytes)} MB | ${r.pagePackets} | ${r.native.seconds.toFixed(3)} | ${r.oneThread.seconds.toFixed(3)} | ${(r.summaryMs / 1000).toFixed(2)} | ${(r.tableMs / 1000).toFixed(2)} | ${(r.workerMs / 1000).toFixed(2)} | ${(r.readAloneMs / 1000).toFixed(2)} | **${(s / r.native.seconds).toFixed(1)}x** | ${(s / r.oneThread.seconds).toFixed(1)}x | ${(r.pagePackets / s).toFixed(0)} | ${mb(r.heapPeak)} | ${mb(r.rssPeak)} (+${mb(r.rssPeak - r.rssBefore)}) | ${r.progress.length} | ${r.rows} | ${r.pagePackets === r.native.packets ? '' : `packets differ from the CLI (${r.native.packets}); `}${r.problems.join('; ')} |`);
   }
   lines.push('');
   if (results.some((r) => r.marks?.length)) {
