@@ -20,8 +20,9 @@
 //! object `{kind: "read", job, start, blob}` (`blob` the slice, a `Blob`: no bytes are copied),
 //! and the page answers `{job, slice: start, bytes}` with the slice's `ArrayBuffer`
 //! transferred, or `{job, slice: start, failed: true}` when the slice could not be read or
-//! handed over (the worker then stops with a sentence saying where). (A browser assembles a slice's bytes on
-//! the thread that reads it, which in the worker would take turns with the analysis.)
+//! handed over (the worker then stops with a sentence saying where). (A browser assembles a
+//! slice's bytes on the thread that reads it, which in the worker would take turns with the
+//! analysis.)
 //!
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
