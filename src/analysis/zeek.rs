@@ -627,6 +627,16 @@ impl ZeekConn {
     /// Keeps the timers `keep` says to keep.
     fn retain_timers(&mut self, keep: impl Fn(&Timer) -> bool) {
         self.timers.retain(keep);
+        self.find_earliest_timer();
+    }
+
+    fn remove_timer(&mut self, i: usize) -> Timer {
+        let timer = self.timers.swap_remove(i);
+        self.find_earliest_timer();
+        timer
+    }
+
+    fn find_earliest_timer(&mut self) {
         self.earliest_timer = self.timers.iter().map(|t| t.at.0).min().unwrap_or(i64::MAX);
     }
 
@@ -671,8 +681,7 @@ impl ZeekConn {
             let Some(i) = due else {
                 break;
             };
-            let timer = self.timers.swap_remove(i);
-            self.retain_timers(|_| true);
+            let timer = self.remove_timer(i);
             self.fire(timer);
         }
         self.removed
