@@ -29,6 +29,8 @@ mod cli {
     const EXIT_UNWRITABLE: i32 = 3;
     /// How much of the file is read at a time; memory stays bounded whatever the file size.
     const CHUNK: usize = 1 << 20;
+    /// How much of the file is mapped at a time (see `feed_mapped`).
+    const MAP_WINDOW: u64 = 64 << 20;
     /// How many chunks the reading thread may be ahead of the analysis.
     const CHUNKS_AHEAD: usize = 4;
 
@@ -36,8 +38,8 @@ mod cli {
 rstscope: who reset this TCP connection, and why?
 
 USAGE:
-    rstscope analyze FILE [--format json|text] [--one-thread]
-    rstscope analyze FILE --packets [--format tsv] [--one-thread]
+    rstscope analyze FILE [--format json|text] [--one-thread] [--no-map]
+    rstscope analyze FILE --packets [--format tsv] [--one-thread] [--no-map]
     rstscope --help | --version
 
 COMMANDS:
@@ -63,6 +65,10 @@ OPTIONS:
     --one-thread         Do all the work on one thread, as the page does. By default the file
                          is read, the packets dissected and the connections analysed on
                          threads of their own (the same result, sooner with two cores).
+    --no-map             Read the file with read(2) instead of mapping it into memory. A
+                         mapped file that another program shortens while it is analysed
+                         ends the process (SIGBUS): use this for a capture that is being
+                         rotated or truncated. Pipes and --one-thread always read.
     -h, --help           Show this help.
     -V, --version        Show the version.
 
@@ -85,6 +91,7 @@ EXIT STATUS:
         format: Option<Format>,
         packets: bool,
         one_thread: bool,
+        no_map: bool,
     }
 
     pub fn run(args: Vec<OsString>) -> i32 {
@@ -143,6 +150,7 @@ EXIT STATUS:
         let mut format = None;
         let mut packets = false;
         let mut one_thread = false;
+        let mut no_map = false;
         match args.next().as_ref().and_then(|a| a.to_str()) {
             Some("analyze") => {}
             Some("-h" | "--help" | "help") | None => {
@@ -167,6 +175,7 @@ EXIT STATUS:
                 }
                 Some("--packets") => packets = true,
                 Some("--one-thread") => one_thread = true,
+                Some("--no-map") => no_map = true,
                 Some("-h" | "--help") => {
                     print!("{HELP}");
                     return Ok(None);
@@ -191,6 +200,7 @@ EXIT STATUS:
             format,
             packets,
             one_thread,
+            no_map,
         }))
     }
 
@@ -203,6 +213,9 @@ EXIT STATUS:
             return analyze_here(file, size);
         }
         let mut analyzer = Analyzer::on_two_threads(size);
+        if !args.no_map && feed_mapped(&file, &mut analyzer)? {
+            return analyzer.finish().map_err(|e| e.to_string());
+        }
         // The file is read on a thread of its own, a few chunks ahead of the analysis.
         let (full_tx, full) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNKS_AHEAD);
         let (empty, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -222,6 +235,47 @@ EXIT STATUS:
             // On an error, `full` is dropped here, so the reader stops at its next send.
         })?;
         analyzer.finish().map_err(|e| e.to_string())
+    }
+
+    /// Feeds a regular file to `analyzer` from memory maps of [`MAP_WINDOW`] bytes at a time, so
+    /// that its bytes are analysed where the kernel keeps them, without a copy or a reading
+    /// thread (gen-100MB: 0.110 s -> 0.090 s, see BENCHMARKS.md), and no more of the file is
+    /// mapped at once than a window. `Ok(false)`, with nothing fed, for what cannot be mapped
+    /// (a pipe, a device, an empty file, a file system without maps): it is read instead.
+    fn feed_mapped(file: &File, analyzer: &mut Analyzer) -> Result<bool, String> {
+        let mut offset = 0;
+        loop {
+            // Asked again at each window: a capture still being written is read to its end.
+            let size = match file.metadata() {
+                Ok(meta) if meta.is_file() => meta.len(),
+                _ => 0,
+            };
+            let len = size.saturating_sub(offset).min(MAP_WINDOW);
+            if len == 0 {
+                return Ok(offset > 0);
+            }
+            let window = match map(file, offset, len) {
+                Ok(window) => window,
+                Err(_) if offset == 0 => return Ok(false),
+                Err(e) => return Err(format!("cannot map the bytes after {offset}: {e}")),
+            };
+            for chunk in window.chunks(CHUNK) {
+                analyzer.feed(chunk).map_err(|e| e.to_string())?;
+            }
+            offset += len;
+        }
+    }
+
+    /// `len` bytes of `file` from `offset` (a multiple of the page size), mapped read-only.
+    fn map(file: &File, offset: u64, len: u64) -> std::io::Result<memmap2::Mmap> {
+        let len = usize::try_from(len).map_err(std::io::Error::other)?;
+        let mut options = memmap2::MmapOptions::new();
+        options.offset(offset).len(len);
+        // SAFETY: the map is only read, and read as untrusted input (every length and offset
+        // in it is checked where it is used). The risk is another program changing the file
+        // meanwhile: bytes written into it may change under the analysis, and a file shortened
+        // makes the kernel end this process (SIGBUS). `--no-map` reads such files instead.
+        unsafe { options.map(file) }
     }
 
     /// [`analyze`] on this thread alone.

@@ -129,8 +129,11 @@ fn a_truncated_file_exits_zero_with_a_warning() {
     );
 }
 
+/// `--one-thread` (everything on one thread, the file read) and `--no-map` (the file read on a
+/// thread of its own, not mapped) print what the default (the file mapped, several threads)
+/// prints.
 #[test]
-fn one_thread_prints_the_same_as_several() {
+fn one_thread_and_no_map_print_the_same_as_the_default() {
     for name in [
         "scenarios/everyday.client.pcap",
         "scenarios/middlebox_inject.server.pcap",
@@ -146,14 +149,53 @@ fn one_thread_prints_the_same_as_several() {
             &["analyze", path, "--packets"],
         ] {
             let several = rstscope(args);
-            let one = rstscope(&[args, &["--one-thread"]].concat());
             let readable = !name.ends_with(".bin");
             assert_eq!(several.status.success(), readable, "{args:?}");
-            assert_eq!(one.status.code(), several.status.code(), "{args:?}");
-            assert!(one.stdout == several.stdout, "{args:?}: different output");
-            assert!(one.stderr == several.stderr, "{args:?}: different errors");
+            for flag in ["--one-thread", "--no-map"] {
+                let other = rstscope(&[args, &[flag]].concat());
+                assert_eq!(
+                    other.status.code(),
+                    several.status.code(),
+                    "{args:?} {flag}"
+                );
+                assert!(
+                    other.stdout == several.stdout,
+                    "{args:?} {flag}: different output"
+                );
+                assert!(
+                    other.stderr == several.stderr,
+                    "{args:?} {flag}: different errors"
+                );
+            }
         }
     }
+}
+
+/// A capture given as a pipe (`/dev/stdin`), which cannot be mapped, is read, with the same
+/// report as from the file.
+#[test]
+fn a_capture_from_a_pipe_reads_as_from_the_file() {
+    use std::io::Write as _;
+    let path = fixture("scenarios/mass_reset.client.pcap");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(["analyze", "/dev/stdin", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let piped = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(piped.status.success());
+    let from_file = rstscope(&["analyze", path.to_str().unwrap(), "--format", "json"]);
+    let (piped, from_file): (Value, Value) = (
+        serde_json::from_slice(&piped.stdout).unwrap(),
+        serde_json::from_slice(&from_file.stdout).unwrap(),
+    );
+    assert!(piped["summary"]["resets"].as_u64().unwrap() > 5);
+    assert_eq!(piped, from_file);
 }
 
 #[test]

@@ -43,7 +43,7 @@ fn readme_and_cli_help_name_the_same_options() {
         .output()
         .expect("runs");
     let help = String::from_utf8_lossy(&help.stdout);
-    for option in ["--format", "--packets"] {
+    for option in ["--format", "--packets", "--one-thread", "--no-map"] {
         assert!(help.contains(option), "--help lacks {option}");
         assert!(readme.contains(option), "README.md lacks {option}");
     }
