@@ -7,7 +7,7 @@
 # and two generated captures, target/bench/gen-100MB.pcap and gen-1GB.pcap (made once by
 # `cargo run --release --example gen_capture`, seed 1; never committed).
 #
-# For each file, alternately, a few times each (BENCH_RUNS, default 3; files over 500 MB twice):
+# For each file, alternately, a few times each (BENCH_RUNS, default 5; files over 500 MB 3 times):
 #   rstscope analyze F --format json > /dev/null
 #   rstscope analyze F --format json --one-thread > /dev/null   (all on one thread, as the page)
 #   tshark -n -r F -q -z conv,tcp > /dev/null
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 OUT=target/bench
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 BIG=500000000
 TSHARK=${TSHARK:-tshark}
 mkdir -p "$OUT"
@@ -88,7 +88,7 @@ for f in "${files[@]}"; do
   [ -r "$f" ] || { say "cannot read $f"; exit 1; }
   bytes=$(stat -L -c %s "$f")
   runs=$RUNS
-  [ "$bytes" -gt "$BIG" ] && [ "$runs" -gt 2 ] && runs=2
+  [ "$bytes" -gt "$BIG" ] && [ "$runs" -gt 3 ] && runs=3
   say "$f: warming the page cache"
   cat "$f" >/dev/null
   # The analysis's own count (and its memory), without another timed tool run.

@@ -63,8 +63,9 @@ OPTIONS:
                          ack_rtt (seconds), acks_frame, bytes_in_flight, direction (c2s or
                          s2c), flags, seq, ack (relative), len, window (scaled when known).
     --one-thread         Do all the work on one thread, as the page does. By default the file
-                         is read, the packets dissected and the connections analysed on
-                         threads of their own (the same result, sooner with two cores).
+                         is mapped into memory, and the packets are dissected and the
+                         connections analysed on two threads (the same result, sooner with
+                         two cores).
     --no-map             Read the file with read(2) instead of mapping it into memory. A
                          mapped file that another program shortens while it is analysed
                          ends the process (SIGBUS): use this for a capture that is being
