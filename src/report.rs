@@ -260,6 +260,13 @@ impl<'a> DiagnosisFields<'a> {
         }
     }
 
+    /// How a row without a diagnosis ends: the default fields, after [`Self::write_after_row`].
+    fn empty_text() -> io::Result<Vec<u8>> {
+        let mut text = Vec::new();
+        DiagnosisFields::default().write_after_row(&mut text)?;
+        Ok(text)
+    }
+
     /// The fields as they follow the others in a row: `,"outcome":...}`.
     fn write_after_row(&self, out: &mut Vec<u8>) -> io::Result<()> {
         let start = out.len();
@@ -292,9 +299,7 @@ impl RowTexts {
     const BLOCK: usize = 1 << 20;
 
     fn of(analysis: &Analysis) -> io::Result<RowTexts> {
-        // How a row built without its diagnosis ends.
-        let mut empty = Vec::new();
-        DiagnosisFields::default().write_after_row(&mut empty)?;
+        let empty = DiagnosisFields::empty_text()?;
         let mut texts = RowTexts {
             blocks: Vec::new(),
             rows: Vec::with_capacity(analysis.flows.connections().len()),
@@ -541,8 +546,7 @@ impl Report {
         out.write_all(b",\"connections\":[")?;
         // Both are in stream order; a row without a verdict ends with the empty fields.
         let mut verdicts = verdicts.iter().peekable();
-        let mut empty = Vec::new();
-        DiagnosisFields::default().write_after_row(&mut empty)?;
+        let empty = DiagnosisFields::empty_text()?;
         for (i, (stream, text)) in rows.iter().enumerate() {
             if i > 0 {
                 out.write_all(b",")?;
