@@ -39,14 +39,14 @@ pub use summary::MAX_PEER_PAIRS;
 
 use std::net::SocketAddr;
 
-use crate::analysis::TcpAnalyzer;
-use crate::capture::Timestamp;
+use crate::analysis::{PacketRecord, TcpAnalyzer};
+use crate::capture::{PacketIdx, Timestamp};
 use crate::flow::{Connection, FlowTable, StreamId};
 use crate::pipeline::Analysis;
 
 use rules::{Context, Match};
 use summary::Found;
-use timeline::{PacketView, Role, Track, MAX_SYN_ATTEMPTS};
+use timeline::{PacketView, Pkt, Role, Track, MAX_SYN_ATTEMPTS};
 
 /// A single SYN counts as timed out only when the capture goes on at least this long after
 /// it without an answer or a retry: TCP's initial retransmission timeout (RFC 6298 section 2,
@@ -75,18 +75,12 @@ pub fn diagnose(analysis: &Analysis, ttls: &TtlObserver) -> Diagnosis {
     })
 }
 
-/// [`diagnose`] over the parts: one pass over the records, then each connection's outcome.
+/// [`diagnose`] over the parts: one pass over the records, which also settles each
+/// connection's outcome as its last packet goes by, then the capture summary.
 pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     let conns = inputs.flows.connections();
-    let (tracks, mut found) = walk(inputs);
+    let (mut connections, mut found) = walk(inputs);
     let bursts = summary::mark_mass_resets(&mut found);
-    let last_ts = inputs.span.map(|(_, last)| last);
-    let empty = Track::default();
-    let mut connections: Vec<ConnectionDiagnosis> = conns
-        .iter()
-        .enumerate()
-        .map(|(i, conn)| connection_outcome(conn, tracks.get(i).unwrap_or(&empty), last_ts))
-        .collect();
     for f in &found {
         if let Some(c) = connections.get_mut(f.stream.index()) {
             c.resets.push(f.verdict.clone());
@@ -103,58 +97,146 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     }
 }
 
-/// The pass over the records: what each connection had seen before each packet (indexed by
-/// stream number), and the verdict on each RST, in file order.
+/// A connection as the pass over the records needs it, gathered once (see [`PacketView`]).
+#[derive(Clone, Copy)]
+struct Walked {
+    /// `None` for a stream without analysed packets.
+    view: Option<PacketView>,
+    /// The connection's last packet in file order: after it, its [`Track`] is final.
+    last: PacketIdx,
+    /// Its track's place in the [`Tracks`] while it is open.
+    slot: Option<u32>,
+    /// It has a RST, so the rules will read its track: all of it is kept. Otherwise only
+    /// what its outcome needs ([`Track::push_outline`]).
+    resets: bool,
+}
+
+/// The tracks of the connections open at one point of the pass, in slots reused once a
+/// connection's last packet has gone by. A track is about 600 bytes: one per connection of a
+/// capture with a million connections would be 600 MB of fresh memory, written once and read
+/// at the end, where the connections open at once are usually a few thousand.
+#[derive(Default)]
+struct Tracks {
+    slots: Vec<Track>,
+    free: Vec<u32>,
+}
+
+impl Tracks {
+    /// A fresh track's slot.
+    fn open(&mut self) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            if let Some(track) = self.slots.get_mut(slot as usize) {
+                *track = Track::default();
+            }
+            return slot;
+        }
+        self.slots.push(Track::default());
+        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn get(&self, slot: Option<u32>) -> Option<&Track> {
+        self.slots.get(slot? as usize)
+    }
+}
+
+/// The pass over the records: what each connection had seen before each packet, the verdict
+/// on each RST, in file order, and each connection's outcome (indexed by stream number).
 ///
 /// It is not split between threads: each part would still read every record, and the pass is
 /// bound by memory more than by work. Natively the connections' rows are built meanwhile.
-fn walk(inputs: Inputs<'_>) -> (Vec<Track>, Vec<Found>) {
+fn walk(inputs: Inputs<'_>) -> (Vec<ConnectionDiagnosis>, Vec<Found>) {
     let conns = inputs.flows.connections();
-    let mut tracks = vec![Track::default(); conns.len()];
-    // What each packet needs of its connection, in one small table (see `PacketView`); `None`
-    // for a stream without analysed packets.
-    let views: Vec<Option<PacketView>> = conns
+    let last_ts = inputs.span.map(|(_, last)| last);
+    let mut walked: Vec<Walked> = conns
         .iter()
-        .map(|conn| Some(PacketView::of(conn, inputs.tcp.connection(conn.stream)?)))
+        .map(|conn| Walked {
+            view: inputs
+                .tcp
+                .connection(conn.stream)
+                .map(|ca| PacketView::of(conn, ca)),
+            last: conn.last_packet,
+            slot: None,
+            resets: conn.to_server.rst > 0 || conn.to_client.rst > 0,
+        })
         .collect();
+    let mut outcomes: Vec<Option<ConnectionDiagnosis>> = vec![None; conns.len()];
+    let mut tracks = Tracks::default();
     let mut found: Vec<Found> = Vec::new();
     for record in inputs.tcp.records().as_slice() {
         let stream = record.stream;
-        let (Some(Some(view)), Some(track)) =
-            (views.get(stream.index()), tracks.get_mut(stream.index()))
-        else {
+        let Some(w) = walked.get_mut(stream.index()) else {
+            continue;
+        };
+        let Some(view) = w.view else {
+            continue;
+        };
+        let slot = *w.slot.get_or_insert_with(|| tracks.open());
+        let Some(track) = tracks.slots.get_mut(slot as usize) else {
             continue;
         };
         let pkt = view.packet(record);
-        if pkt.flags.rst() {
-            let (Some(conn), Some(ca)) = (
-                inputs.flows.connection(stream),
-                inputs.tcp.connection(stream),
-            ) else {
-                continue;
-            };
-            let ctx = Context {
-                rst: pkt,
-                before: track,
-                client: conn.client,
-                server: conn.server,
-                only_rsts: only_rsts(conn),
-                rtt_ns: ca.handshake_rtt_ns,
-                fact: inputs.ttls.rst(record.index),
-                baseline: inputs.ttls.side(stream, record.side()),
-            };
-            found.push(Found {
-                stream,
-                at: pkt.at,
-                claimed: pkt.role,
-                client: conn.client,
-                server: conn.server,
-                verdict: judge(&ctx),
-            });
+        if !w.resets {
+            track.push_outline(&pkt);
+        } else {
+            if pkt.flags.rst() {
+                if let Some(f) = judged(inputs, stream, record, &pkt, track) {
+                    found.push(f);
+                }
+            }
+            track.push(&pkt);
         }
-        track.push(&pkt);
+        if record.index == w.last {
+            if let (Some(conn), Some(outcome)) =
+                (conns.get(stream.index()), outcomes.get_mut(stream.index()))
+            {
+                *outcome = Some(connection_outcome(conn, track, last_ts));
+            }
+            w.slot = None;
+            tracks.free.push(slot);
+        }
     }
-    (tracks, found)
+    let empty = Track::default();
+    let outcomes = outcomes
+        .into_iter()
+        .zip(conns.iter().zip(&walked))
+        .map(|(outcome, (conn, w))| {
+            outcome.unwrap_or_else(|| {
+                connection_outcome(conn, tracks.get(w.slot).unwrap_or(&empty), last_ts)
+            })
+        })
+        .collect();
+    (outcomes, found)
+}
+
+/// The verdict on the RST `pkt` (record `record` of `stream`), `track` being what its
+/// connection had seen before it.
+fn judged(
+    inputs: Inputs<'_>,
+    stream: StreamId,
+    record: &PacketRecord,
+    pkt: &Pkt,
+    track: &Track,
+) -> Option<Found> {
+    let conn = inputs.flows.connection(stream)?;
+    let ca = inputs.tcp.connection(stream)?;
+    let ctx = Context {
+        rst: *pkt,
+        before: track,
+        client: conn.client,
+        server: conn.server,
+        only_rsts: only_rsts(conn),
+        rtt_ns: ca.handshake_rtt_ns,
+        fact: inputs.ttls.rst(record.index),
+        baseline: inputs.ttls.side(stream, record.side()),
+    };
+    Some(Found {
+        stream,
+        at: pkt.at,
+        claimed: pkt.role,
+        client: conn.client,
+        server: conn.server,
+        verdict: judge(&ctx),
+    })
 }
 
 /// The capture holds nothing of the connection but RSTs.

@@ -469,6 +469,63 @@ fn time_histogram_uses_round_buckets() {
     assert_eq!((h.resets[0], h.resets[h.resets.len() - 1]), (1, 1));
 }
 
+/// A connection's track is kept only while it is open: the slot of one that has ended is
+/// given to the next, which must start from nothing.
+#[test]
+fn a_connection_opened_after_another_ended_starts_a_fresh_track() {
+    let mut cap = Capture::default();
+    // Stream 0: a whole connection, closed by both sides, then the next one's SYN is refused.
+    cap.at(0, c2s(ISN_C, 0, S, 0))
+        .at(MS, s2c(ISN_S, ISN_C.wrapping_add(1), S | A, 0))
+        .at(MS, c2s(ISN_C.wrapping_add(1), ISN_S.wrapping_add(1), A, 0))
+        .at(
+            MS,
+            c2s(ISN_C.wrapping_add(1), ISN_S.wrapping_add(1), F | A, 0),
+        )
+        .at(
+            MS,
+            s2c(ISN_S.wrapping_add(1), ISN_C.wrapping_add(2), F | A, 0),
+        )
+        .at(MS, c2s(ISN_C.wrapping_add(2), ISN_S.wrapping_add(2), A, 0))
+        .at(SEC, port(c2s(ISN_C, 0, S, 0), 40001))
+        .at(MS, port(s2c(0, ISN_C.wrapping_add(1), R | A, 0), 40001));
+    let d = cap.diagnose();
+    assert_eq!(d.connections.len(), 2);
+    assert_eq!(d.connections[0].outcome, Outcome::Completed);
+    let v = only_verdict(&d);
+    assert_eq!((v.phase, v.cause), (Phase::Handshake, Cause::Refused));
+    assert_eq!(d.connections[1].outcome, Outcome::Refused);
+}
+
+fn arb_packet() -> impl Strategy<Value = Pkt> {
+    (
+        (any::<bool>(), 0u16..0x200, 0i64..(3 * SEC)),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            prop_oneof![Just(0u32), 1u32..2000],
+        ),
+    )
+        .prop_map(|((from_client, flags, ts), (seq, ack, len))| Pkt {
+            at: timeline::At {
+                index: PacketIdx(0),
+                ts: Timestamp(ts),
+            },
+            role: if from_client {
+                Role::Client
+            } else {
+                Role::Server
+            },
+            flags: TcpFlags(flags),
+            seq: SeqNum(seq),
+            ack: SeqNum(ack),
+            len,
+            window_raw: 1000,
+            window_max: 1000,
+            findings: crate::analysis::Findings::default(),
+        })
+}
+
 fn arb_segment() -> impl Strategy<Value = (bool, u32, u32, u16, u32, u16, u8, i64)> {
     (
         any::<bool>(),
@@ -498,4 +555,24 @@ proptest! {
         prop_assert_eq!(d.resets().count(), rsts);
         prop_assert!(d.resets().all(|v| !v.summary.is_empty() && !v.evidence.is_empty()));
     }
+
+    /// A connection without RST is followed in outline ([`Track::push_outline`]): what its
+    /// outcome reads comes out as from the full [`Track::push`].
+    #[test]
+    fn the_outline_keeps_what_the_outcome_reads(pkts in proptest::collection::vec(arb_packet(), 0..40)) {
+        let (mut full, mut outline) = (Track::default(), Track::default());
+        for (i, p) in pkts.iter().enumerate() {
+            let p = Pkt { at: timeline::At { index: PacketIdx(i as u32), ..p.at }, ..*p };
+            full.push(&p);
+            outline.push_outline(&p);
+        }
+        let read = |t: &Track| (t.packets, t.syn, t.syns, t.syn_offsets, t.syn_ack, t.fin, t.rst, t.last_from);
+        prop_assert_eq!(read(&full), read(&outline));
+        let last = Some(Timestamp(10 * SEC));
+        let mut cap = Capture::default();
+        cap.at(0, c2s(ISN_C, 0, S, 0));
+        let conn = &cap.flows.connections()[0];
+        prop_assert_eq!(connection_outcome(conn, &full, last), connection_outcome(conn, &outline, last));
+    }
+
 }

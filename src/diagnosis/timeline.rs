@@ -181,6 +181,24 @@ impl Track {
         self.note_retransmission(p);
     }
 
+    /// Takes one packet into account as far as the connection's outcome needs it (packets,
+    /// the handshake, the first FINs, each side's last packet), which is all that is read of
+    /// a connection without RST: no rule looks at it. Those fields come out as [`Track::push`]
+    /// leaves them.
+    pub fn push_outline(&mut self, p: &Pkt) {
+        self.packets = self.packets.saturating_add(1);
+        let me = p.role.index();
+        if p.flags.rst() {
+            self.rst[me].get_or_insert(p.at);
+            return;
+        }
+        self.note_handshake(p);
+        if p.flags.fin() {
+            self.fin[me].get_or_insert(p.at);
+        }
+        self.last_from[me] = Some(p.at);
+    }
+
     fn note_handshake(&mut self, p: &Pkt) {
         let syn_ack = p.flags.0 & (TcpFlags::SYN | TcpFlags::ACK);
         if syn_ack == TcpFlags::SYN {
