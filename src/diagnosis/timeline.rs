@@ -156,16 +156,14 @@ pub struct Track {
 impl Track {
     /// Takes one packet into account.
     pub fn push(&mut self, p: &Pkt) {
-        self.packets = self.packets.saturating_add(1);
         let me = p.role.index();
         let peer = p.role.other().index();
+        let first_fin = p.flags.fin() && self.fin[me].is_none();
+        self.push_outline(p);
         if p.flags.rst() {
-            self.rst[me].get_or_insert(p.at);
             return;
         }
-        self.note_handshake(p);
-        if p.flags.fin() && self.fin[me].is_none() {
-            self.fin[me] = Some(p.at);
+        if first_fin {
             self.fin_after_quiet_ns[me] =
                 self.recent[0].map(|r| p.at.ts.0.saturating_sub(r.at.ts.0));
         }
@@ -173,7 +171,6 @@ impl Track {
             self.data_after_peer_fin[me] = Some(p.at);
         }
         self.recent = [Some(*p), self.recent[0]];
-        self.last_from[me] = Some(p.at);
         self.note_ack(p);
         self.max_window[me] = self.max_window[me].max(p.window_max);
         self.seq_end[me] = Some(self.seq_end[me].map_or(p.end(), |e| e.max(p.end())));
@@ -183,8 +180,7 @@ impl Track {
 
     /// Takes one packet into account as far as the connection's outcome needs it (packets,
     /// the handshake, the first FINs, each side's last packet), which is all that is read of
-    /// a connection without RST: no rule looks at it. Those fields come out as [`Track::push`]
-    /// leaves them.
+    /// a connection without RST: no rule looks at it. [`Track::push`] starts with it.
     pub fn push_outline(&mut self, p: &Pkt) {
         self.packets = self.packets.saturating_add(1);
         let me = p.role.index();
