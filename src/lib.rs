@@ -11,6 +11,7 @@ pub mod flow;
 pub mod pipeline;
 pub mod report;
 pub mod seq;
+pub mod synth;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,22 +2,19 @@
 //! decoder reads packet for packet, tshark agrees on the packets, the TCP streams and the
 //! checksums, and a seed always gives the same bytes.
 
-#[allow(dead_code)]
-#[path = "../examples/gen_capture/model.rs"]
-mod model;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use model::{Config, Format, Limit, Stats};
+use rstscope::diagnosis::diagnose;
 use rstscope::pipeline::{Analysis, Analyzer};
+use rstscope::synth::{self, Config, Format, Generator, Limit, Stats};
 
 const TSHARK: &str = "/usr/bin/tshark";
 
 fn generate(name: &str, cfg: Config) -> (PathBuf, Stats) {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let file = std::fs::File::create(&path).expect("create capture");
-    let stats = model::Generator::new(cfg, std::io::BufWriter::new(file))
+    let stats = Generator::new(cfg, std::io::BufWriter::new(file))
         .run()
         .expect("generate");
     (path, stats)
@@ -132,6 +129,31 @@ fn pcap_is_read_packet_for_packet_and_tshark_agrees() {
     assert!(analysis.capture.warnings.is_empty());
     assert_eq!(analysis.flows.connections().len() as u64, stats.connections);
     check_against_tshark(&path, &stats, &analysis);
+}
+
+/// The page's worker analyses this capture when it starts, so that the browser has compiled the
+/// code a real capture runs: it must hold every kind of connection, and resets of many causes.
+#[test]
+fn the_warm_up_capture_runs_every_kind_of_connection_and_reset() {
+    let capture = synth::warm_up();
+    assert!(capture.len() >= 2_000_000, "{} bytes", capture.len());
+    assert!(capture == synth::warm_up(), "the same bytes every time");
+    let mut analyzer = Analyzer::new();
+    analyzer.feed(&capture).expect("a capture");
+    let analysis = analyzer.finish().expect("a capture");
+    assert!(analysis.capture.warnings.is_empty());
+    assert_eq!(analysis.capture.malformed_packets, 0);
+    let connections = analysis.flows.connections();
+    assert!(connections.len() > 200, "{} connections", connections.len());
+    assert!(connections.iter().any(|c| c.client.is_ipv6()));
+    let diagnosis = diagnose(&analysis, &analysis.ttls);
+    let causes: Vec<_> = diagnosis.summary.by_cause.iter().map(|c| c.cause).collect();
+    assert!(causes.len() >= 6, "causes: {causes:?}");
+    assert!(
+        diagnosis.summary.resets > 50,
+        "{}",
+        diagnosis.summary.resets
+    );
 }
 
 #[test]

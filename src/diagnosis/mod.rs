@@ -81,9 +81,22 @@ pub fn diagnose_parts(inputs: Inputs<'_>) -> Diagnosis {
     let conns = inputs.flows.connections();
     let (mut connections, mut found) = walk(inputs);
     let bursts = summary::mark_mass_resets(&mut found);
-    for f in &found {
+    for f in &mut found {
         if let Some(c) = connections.get_mut(f.stream.index()) {
-            c.resets.push(f.verdict.clone());
+            // The verdict moves to its connection; the summary reads only its scalars.
+            let v = &f.verdict;
+            let scalars = ResetVerdict {
+                frame: v.frame,
+                sender: v.sender,
+                claimed_sender: v.claimed_sender,
+                phase: v.phase,
+                cause: v.cause,
+                also: Vec::new(),
+                summary: String::new(),
+                next_step: String::new(),
+                evidence: Vec::new(),
+            };
+            c.resets.push(std::mem::replace(&mut f.verdict, scalars));
         }
     }
     for c in &mut connections {

@@ -78,6 +78,8 @@ pub struct Found {
     pub claimed: Role,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// Whole until [`mark_mass_resets`] is done; then it moves to its connection, and only
+    /// its scalar fields (cause, sender, phase, frame) stay here for [`summarise`].
     pub verdict: ResetVerdict,
 }
 
@@ -130,20 +132,23 @@ pub fn mark_mass_resets(found: &mut [Found]) -> Vec<Burst> {
         {
             j += 1;
         }
-        let members: Vec<usize> = order[i..j].to_vec();
-        let streams: BTreeSet<StreamId> = members.iter().map(|&m| found[m].stream).collect();
-        if streams.len() >= MASS_RESET_MIN_CONNECTIONS {
-            let last = members.iter().map(|&m| found[m].at.ts.0).max().unwrap_or(0);
-            bursts.push(Burst {
-                role: first.claimed,
-                start: first.at.ts,
-                span_ns: last.saturating_sub(first.at.ts.0),
-                members,
-            });
-            i = j;
-        } else {
-            i += 1;
+        // Fewer resets than that cannot come from enough connections.
+        if j - i >= MASS_RESET_MIN_CONNECTIONS {
+            let members = &order[i..j];
+            let streams: BTreeSet<StreamId> = members.iter().map(|&m| found[m].stream).collect();
+            if streams.len() >= MASS_RESET_MIN_CONNECTIONS {
+                let last = members.iter().map(|&m| found[m].at.ts.0).max().unwrap_or(0);
+                bursts.push(Burst {
+                    role: first.claimed,
+                    start: first.at.ts,
+                    span_ns: last.saturating_sub(first.at.ts.0),
+                    members: members.to_vec(),
+                });
+                i = j;
+                continue;
+            }
         }
+        i += 1;
     }
     for burst in &bursts {
         mark_burst(found, burst);
@@ -255,18 +260,21 @@ fn by_peers(found: &[Found]) -> Vec<PeerPairCount> {
     for f in found {
         groups.entry((f.client.ip(), f.server)).or_default().push(f);
     }
-    let mut out: Vec<PeerPairCount> = groups
+    let resets = |members: &[&Found]| u32::try_from(members.len()).unwrap_or(u32::MAX);
+    // The pairs with the most resets first (a stable sort: among equals, in address order);
+    // only those kept are written out.
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, members)| std::cmp::Reverse(resets(members)));
+    groups.truncate(MAX_PEER_PAIRS);
+    groups
         .into_iter()
         .map(|((client, server), members)| PeerPairCount {
             client: client.to_string(),
             server: server.to_string(),
-            resets: u32::try_from(members.len()).unwrap_or(u32::MAX),
+            resets: resets(&members),
             by_cause: count_causes(members.into_iter()),
         })
-        .collect();
-    out.sort_by_key(|p| std::cmp::Reverse(p.resets));
-    out.truncate(MAX_PEER_PAIRS);
-    out
+        .collect()
 }
 
 /// Resets over time, in at most [`MAX_TIME_BUCKETS`] buckets of a round width.
@@ -317,9 +325,21 @@ fn endpoints(addrs: &BTreeSet<SocketAddr>, what: &str) -> String {
 }
 
 /// A finding and how much it matters (higher first).
-struct Finding {
+struct Finding<'a> {
     weight: u64,
-    sentence: String,
+    sentence: Sentence<'a>,
+}
+
+/// A finding's sentence, written only for the few findings kept.
+enum Sentence<'a> {
+    Written(String),
+    /// Resets of one cause towards one server (see [`cause_sentence`]).
+    Cause {
+        cause: Cause,
+        forged: bool,
+        server: SocketAddr,
+        members: Vec<&'a Found>,
+    },
 }
 
 /// The few findings that matter most: mass resets first, then forged resets, then each cause
@@ -339,7 +359,7 @@ fn findings(
         let role = b.role.name();
         out.push(Finding {
             weight: 3_000_000 + streams.len() as u64,
-            sentence: format!(
+            sentence: Sentence::Written(format!(
                 "{} connections from {} to {} were reset by the {role} within {} at {}: a crash \
                  or restart of the {role} process.",
                 streams.len(),
@@ -347,7 +367,7 @@ fn findings(
                 endpoints(&servers, "server"),
                 duration(b.span_ns),
                 clock(b.start)
-            ),
+            )),
         });
     }
     let mut groups: BTreeMap<(Cause, bool, SocketAddr), Vec<&Found>> = BTreeMap::new();
@@ -359,19 +379,14 @@ fn findings(
             .push(f);
     }
     for ((cause, forged, server), members) in groups {
-        let clients: BTreeSet<IpAddr> = members.iter().map(|f| f.client.ip()).collect();
-        let n = members.len();
-        let (rank, sentence) = cause_sentence(
-            cause,
-            forged,
-            n,
-            &hosts(&clients, "client"),
-            server,
-            &members,
-        );
         out.push(Finding {
-            weight: rank * 1_000_000 + n as u64,
-            sentence,
+            weight: cause_rank(cause, forged) * 1_000_000 + members.len() as u64,
+            sentence: Sentence::Cause {
+                cause,
+                forged,
+                server,
+                members,
+            },
         });
     }
     let mut timeouts: BTreeMap<SocketAddr, (usize, BTreeSet<IpAddr>)> = BTreeMap::new();
@@ -385,19 +400,38 @@ fn findings(
     for (server, (n, clients)) in timeouts {
         out.push(Finding {
             weight: 1_000_000 + n as u64,
-            sentence: format!(
+            sentence: Sentence::Written(format!(
                 "{n} connection attempt{} from {} to {server} {} never answered (SYN timeout): \
                  the server is down or a firewall drops the SYNs.",
                 plural(n),
                 hosts(&clients, "client"),
                 were(n)
-            ),
+            )),
         });
     }
+    // A stable sort: among equal weights, in the order above.
     out.sort_by_key(|f| std::cmp::Reverse(f.weight));
+    out.truncate(MAX_FINDINGS);
     out.into_iter()
-        .take(MAX_FINDINGS)
-        .map(|f| f.sentence)
+        .map(|f| match f.sentence {
+            Sentence::Written(sentence) => sentence,
+            Sentence::Cause {
+                cause,
+                forged,
+                server,
+                members,
+            } => {
+                let clients: BTreeSet<IpAddr> = members.iter().map(|f| f.client.ip()).collect();
+                cause_sentence(
+                    cause,
+                    forged,
+                    members.len(),
+                    &hosts(&clients, "client"),
+                    server,
+                    &members,
+                )
+            }
+        })
         .collect()
 }
 
@@ -417,8 +451,22 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// The sentence for `n` resets of one cause towards one server, and its rank (2: acts on the
-/// service, 1: worth knowing, 0: harmless).
+/// How much resets of `cause` matter (forged ones as much as any): 2 acts on the service, 1
+/// worth knowing, 0 harmless.
+fn cause_rank(cause: Cause, forged: bool) -> u64 {
+    match cause {
+        _ if forged => 2,
+        Cause::Refused
+        | Cause::DataAfterClose
+        | Cause::IdleTimeout
+        | Cause::RetransmissionTimeout
+        | Cause::ZeroWindowStall => 2,
+        Cause::AbortiveClose | Cause::MassReset | Cause::Middlebox => 1,
+        Cause::OutOfWindow | Cause::AfterClose | Cause::NoConnection => 0,
+    }
+}
+
+/// The sentence for `n` resets of one cause towards one server.
 fn cause_sentence(
     cause: Cause,
     forged: bool,
@@ -426,7 +474,7 @@ fn cause_sentence(
     clients: &str,
     server: SocketAddr,
     members: &[&Found],
-) -> (u64, String) {
+) -> String {
     let s = plural(n);
     let were = were(n);
     let roles: BTreeSet<&str> = members.iter().map(|f| f.claimed.name()).collect();
@@ -436,75 +484,47 @@ fn cause_sentence(
             Cause::Middlebox => String::new(),
             other => format!(": {}", other.title().to_lowercase()),
         };
-        return (
-            2,
-            format!(
-                "{n} reset{s} between {clients} and {server} {were} forged by a device in the \
-                 path (TTL unlike the real sender's){what}."
-            ),
+        return format!(
+            "{n} reset{s} between {clients} and {server} {were} forged by a device in the path \
+             (TTL unlike the real sender's){what}."
         );
     }
     match cause {
-        Cause::Refused => (
-            2,
-            format!("{n} connection attempt{s} from {clients} to {server} {were} refused with a reset."),
+        Cause::Refused => format!(
+            "{n} connection attempt{s} from {clients} to {server} {were} refused with a reset."
         ),
-        Cause::DataAfterClose => (
-            2,
-            format!(
-                "{n} keep-alive connection{s} from {clients} to {server} {were} reset because data \
-                 came after the {by} had closed: retry idempotent requests, or make the client's \
-                 idle timeout shorter than the server's."
-            ),
+        Cause::DataAfterClose => format!(
+            "{n} keep-alive connection{s} from {clients} to {server} {were} reset because data \
+             came after the {by} had closed: retry idempotent requests, or make the client's \
+             idle timeout shorter than the server's."
         ),
-        Cause::IdleTimeout => (
-            2,
-            format!(
-                "{n} connection{s} from {clients} to {server} {were} reset by the {by} after a long \
-                 idle period: an idle timer."
-            ),
+        Cause::IdleTimeout => format!(
+            "{n} connection{s} from {clients} to {server} {were} reset by the {by} after a long \
+             idle period: an idle timer."
         ),
-        Cause::RetransmissionTimeout => (
-            2,
-            format!(
-                "{n} connection{s} from {clients} to {server} {were} reset after unanswered \
-                 retransmissions: packets lost on the path, or a dead peer."
-            ),
+        Cause::RetransmissionTimeout => format!(
+            "{n} connection{s} from {clients} to {server} {were} reset after unanswered \
+             retransmissions: packets lost on the path, or a dead peer."
         ),
-        Cause::ZeroWindowStall => (
-            2,
-            format!(
-                "{n} connection{s} from {clients} to {server} {were} reset after a long zero window: \
-                 an application stopped reading."
-            ),
+        Cause::ZeroWindowStall => format!(
+            "{n} connection{s} from {clients} to {server} {were} reset after a long zero window: \
+             an application stopped reading."
         ),
-        Cause::AbortiveClose | Cause::MassReset | Cause::Middlebox => (
-            1,
-            format!(
-                "{n} connection{s} from {clients} to {server} {were} ended abortively by the {by} \
-                 (reset instead of FIN)."
-            ),
+        Cause::AbortiveClose | Cause::MassReset | Cause::Middlebox => format!(
+            "{n} connection{s} from {clients} to {server} {were} ended abortively by the {by} \
+             (reset instead of FIN)."
         ),
-        Cause::OutOfWindow => (
-            0,
-            format!(
-                "{n} reset{s} between {clients} and {server} {were} outside the receiver's window, \
-                 ignored by it."
-            ),
+        Cause::OutOfWindow => format!(
+            "{n} reset{s} between {clients} and {server} {were} outside the receiver's window, \
+             ignored by it."
         ),
-        Cause::AfterClose => (
-            0,
-            format!(
-                "{n} reset{s} between {clients} and {server} answered late segments after the \
-                 connection had closed (harmless)."
-            ),
+        Cause::AfterClose => format!(
+            "{n} reset{s} between {clients} and {server} answered late segments after the \
+             connection had closed (harmless)."
         ),
-        Cause::NoConnection => (
-            0,
-            format!(
-                "{n} reset{s} between {clients} and {server} {were} for connections the capture does \
-                 not show."
-            ),
+        Cause::NoConnection => format!(
+            "{n} reset{s} between {clients} and {server} {were} for connections the capture does \
+             not show."
         ),
     }
 }

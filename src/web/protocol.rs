@@ -24,6 +24,11 @@
 //! slice's bytes on the thread that reads it, which in the worker would take turns with the
 //! analysis.)
 //!
+//! When it starts, before [`FromWorker::Ready`], the worker analyses a small capture of its own
+//! (see `worker::WARM_UP_RUNS` for why) and posts that report's parts as job
+//! [`WARM_UP_JOB`], like any other report: the page reads them and builds what its table and
+//! timeline would show of them, then drops them. No job the person starts has that number.
+//!
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),
 //! `{job, stream, packet}` (a capture index) for one packet's decoded headers and bytes, read
@@ -51,8 +56,12 @@ pub const READ_KIND: &str = "read";
 /// The `kind` of the worker's report messages (see the module documentation).
 pub const REPORT_KIND: &str = "report";
 
-/// A job number: one per file the person opens.
+/// A job number: one per file the person opens, from 1.
 pub type JobId = u32;
+
+/// The job number of the report the worker makes of its own warm-up capture (see the module
+/// documentation).
+pub const WARM_UP_JOB: JobId = 0;
 
 /// A question the page asks the worker about the current job's analysis: one connection's
 /// packets, or (with `packet`, a capture index) one packet's headers and bytes.

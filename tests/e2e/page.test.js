@@ -93,6 +93,25 @@ test('a capture opened through the file input shows the same connections as the 
   await page.close();
 });
 
+test('the worker warms up before it says it is ready, and nothing of it shows', async () => {
+  const { page, problems } = await openPage();
+  // The worker analysed a capture of its own and sent its report as job 0: the page read it,
+  // but shows no report, and set none of the marks the browser benchmark reads.
+  assert.equal(await page.$('.capture-summary, .connection-table, .resets-summary, .app__error'), null);
+  assert.ok(await page.$('input.drop-zone__input'), 'the drop zone is there');
+  const marks = await page.evaluate(() =>
+    performance.getEntriesByType('mark').map((m) => m.name).filter((n) => n.startsWith('rstscope:')));
+  assert.deepEqual(marks, []);
+  // The first file is then read as usual, with its own marks.
+  await openCapture(page, second);
+  assert.equal(await summaryValue(page, 'packets'), String(cliReport(second).capture.packets));
+  await page.waitForFunction(() => performance.getEntriesByName('rstscope:report-shown').length === 1);
+  const received = await page.evaluate(() => performance.getEntriesByName('rstscope:report-received').length);
+  assert.equal(received, 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('loading a second file replaces the first', async () => {
   const expected = cliReport(second);
   const { page, problems } = await openPage();

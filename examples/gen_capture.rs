@@ -12,15 +12,13 @@
 //! a forged RST with another TTL, a burst of resets from one server, RST after unanswered
 //! retransmissions); four long connections (100 000+ packets each at 1 GB); some DNS and ARP.
 //! The same seed and limit give the same bytes. Memory stays small whatever the size: packets
-//! are written as the simulation makes them. See `model.rs`.
-
-mod model;
+//! are written as the simulation makes them. The model is `rstscope::synth`.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 
-use model::{Config, Format, Kind, Limit};
+use rstscope::synth::{Config, Format, Generator, Kind, Limit};
 
 const USAGE: &str =
     "usage: gen_capture --out FILE (--size SIZE | --packets N) [--seed N] [--format pcap|pcapng] [--truth FILE]
@@ -111,7 +109,7 @@ fn main() -> ExitCode {
         limit,
         format,
     };
-    let mut generator = model::Generator::new(cfg, BufWriter::with_capacity(1 << 20, file));
+    let mut generator = Generator::new(cfg, BufWriter::with_capacity(1 << 20, file));
     if let Some(path) = &truth {
         match File::create(path) {
             Ok(f) => generator = generator.with_truth(BufWriter::new(f)),

@@ -1,12 +1,15 @@
-//! The generator behind `gen_capture`: a deterministic simulation of a busy network segment,
-//! captured next to the clients, written to disk as it goes.
+//! Synthetic traffic: a deterministic simulation of a busy network segment, captured next to
+//! the clients and written as a pcap or pcapng file as it goes. It makes the benchmarks' large
+//! captures (`examples/gen_capture`, `make bench`) and the small capture the page's worker
+//! analyses when it starts, so that the browser has compiled the analysis's hot code to its
+//! optimised tier before the person's first file (`web::worker`).
 //!
 //! Every TCP connection is a script of actions (handshake, request/response exchanges, bulk
 //! transfers, keep-alives, closes and resets). A connection expands one action at a time into a
 //! short queue of packets; a heap merges the queues of all live connections in time order, so
 //! memory is bounded by the live connections, not by the file. Packets are built with
 //! etherparse's `PacketBuilder` (correct lengths and checksums) and written with
-//! `rstscope::capture::write`.
+//! [`crate::capture::write`].
 //!
 //! Times: the capture point sits next to the clients. A client's packet is captured when it is
 //! sent, a server's packet when it arrives; one-way delay is half the connection's RTT.
@@ -15,12 +18,12 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Write};
 
+use crate::capture::write::{timestamp_units, PcapNgWriter, PcapWriter, DEFAULT_SNAPLEN};
+use crate::capture::{LinkType, Timestamp};
 use etherparse::{
     ArpHardwareId, ArpOperation, ArpPacket, EtherType, IpHeaders, IpNumber, Ipv4Header,
     PacketBuilder, TcpOptionElement,
 };
-use rstscope::capture::write::{timestamp_units, PcapNgWriter, PcapWriter, DEFAULT_SNAPLEN};
-use rstscope::capture::{LinkType, Timestamp};
 
 const US: u64 = 1_000;
 const MS: u64 = 1_000_000;
@@ -178,6 +181,27 @@ pub struct Stats {
     pub duration_ns: u64,
     /// The duration the plan aimed at (elephants are paced to it).
     pub planned_duration_ns: u64,
+}
+
+/// The capture the page's worker analyses when it starts, before the person's first file
+/// (`web::worker`): 2 MB of the mix (about 280 connections, every kind of [`Kind`], IPv4 and
+/// IPv6), seed 1.
+pub fn warm_up() -> Vec<u8> {
+    in_memory(2_000_000, 1)
+}
+
+/// A pcap capture of the mix made in memory, of at least `bytes` bytes (the first packet that
+/// reaches the size is the last), from `seed`.
+pub fn in_memory(bytes: u64, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(usize::try_from(bytes).unwrap_or(0).saturating_add(2048));
+    let cfg = Config {
+        seed,
+        limit: Limit::Bytes(bytes),
+        format: Format::Pcap,
+    };
+    // Writing into a vector cannot fail.
+    let _ = Generator::new(cfg, &mut out).run();
+    out
 }
 
 /// SplitMix64: small, fast, and the same on every platform.
