@@ -229,29 +229,22 @@ fn warm_up(scope: &DedicatedWorkerGlobalScope) {
         let Ok(analysis) = fed.and_then(|()| analyzer.finish()) else {
             return;
         };
-        let to_page = run == WARM_UP_RUNS;
-        let (left, part) = (Cell::new(0), Cell::new(0));
-        let send = |bytes: Result<Vec<u8>, wire::WireError>| {
-            let bytes = bytes.map_err(drop)?;
-            if to_page {
-                let last = left.get() == 0;
-                post_report(scope, WARM_UP_JOB, part.get(), last, 0.0, &bytes).map_err(drop)?;
-            }
-            part.set(part.get() + 1);
-            Ok::<(), ()>(())
-        };
-        let _ = Report::in_parts(
-            &analysis,
-            ROWS_PER_PART,
-            |head| {
-                left.set(head.connections);
-                send(wire::to_bytes(head))
-            },
-            |rows| {
-                left.set(left.get().saturating_sub(rows.len()));
-                send(wire::to_bytes(rows))
-            },
-        );
+        if run == WARM_UP_RUNS {
+            let _ = send_report(
+                scope,
+                WARM_UP_JOB,
+                &analysis,
+                now(scope),
+                &mut Marks::default(),
+            );
+        } else {
+            let _ = Report::in_parts(
+                &analysis,
+                ROWS_PER_PART,
+                |head| wire::to_bytes(head).map(drop),
+                |rows| wire::to_bytes(rows).map(drop),
+            );
+        }
     }
 }
 
