@@ -775,3 +775,45 @@ mod wire {
         assert_eq!(Report::from_parts(head, rows), Some(report));
     }
 }
+
+/// The page reads each slice of the file the worker asks for into the buffer the worker sent
+/// (`rstscope::web::app::read_blob`), or into a new one where it cannot.
+mod reading {
+    use js_sys::{Array, ArrayBuffer, Uint8Array};
+    use rstscope::web::app::read_blob;
+    use wasm_bindgen_test::*;
+    use web_sys::Blob;
+
+    fn blob_of(bytes: &[u8]) -> Blob {
+        let parts = Array::of1(&Uint8Array::from(bytes));
+        Blob::new_with_u8_array_sequence(&parts).expect("a blob")
+    }
+
+    /// Reads a blob of `len` bytes into `into` and checks the bytes read.
+    async fn read(len: usize, into: Option<ArrayBuffer>) -> Uint8Array {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let read = read_blob(&blob_of(&bytes), into).await.expect("read");
+        assert_eq!(read.to_vec(), bytes);
+        read
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_slice_is_read_into_the_buffer_it_is_given() {
+        let given = ArrayBuffer::new(8192);
+        let read = read(5000, Some(given.clone())).await;
+        // The given buffer was handed to the stream (so it is detached here) and came back
+        // holding the bytes, whole.
+        assert_eq!(given.byte_length(), 0);
+        assert_eq!(read.buffer().byte_length(), 8192);
+        assert_eq!(read.byte_offset(), 0);
+    }
+
+    #[wasm_bindgen_test]
+    async fn without_a_large_enough_buffer_a_slice_is_read_into_a_new_one() {
+        let small = ArrayBuffer::new(4096);
+        read(5000, Some(small.clone())).await;
+        assert_eq!(small.byte_length(), 4096, "the small buffer is left alone");
+        read(5000, None).await;
+        assert_eq!(read(0, Some(ArrayBuffer::new(16))).await.length(), 0);
+    }
+}

@@ -17,12 +17,14 @@
 //! [`FromWorker::Timings`] follows it.
 //!
 //! The page's thread reads the file for the worker, slice by slice: the worker posts a plain
-//! object `{kind: "read", job, start, blob}` (`blob` the slice, a `Blob`: no bytes are copied),
-//! and the page answers `{job, slice: start, bytes}` with the slice's `ArrayBuffer`
-//! transferred, or `{job, slice: start, failed: true}` when the slice could not be read or
-//! handed over (the worker then stops with a sentence saying where). (A browser assembles a
-//! slice's bytes on the thread that reads it, which in the worker would take turns with the
-//! analysis.)
+//! object `{kind: "read", job, start, end, into}` (bytes `start..end` of the job's file, which
+//! the page keeps; `into` a transferred `ArrayBuffer` at least as large, to read them into),
+//! and the page answers `{job, slice: start, bytes}`, `bytes` a `Uint8Array` of the slice's bytes
+//! whose buffer is transferred (`into` again, which the worker reuses for a later slice, or a
+//! new buffer where the browser cannot read a file into a given one), or `{job, slice: start,
+//! failed: true}` when the slice could not be read or handed over (the worker then stops with
+//! a sentence saying where). (A browser assembles a slice's bytes on the thread that reads it,
+//! which in the worker would take turns with the analysis.)
 //!
 //! When it starts, before [`FromWorker::Ready`], the worker analyses a small capture of its own
 //! (see `worker::WARM_UP_RUNS` for why) and posts that report's parts as job

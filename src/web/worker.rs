@@ -19,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -287,12 +287,17 @@ async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<Analysis
     // Slices asked of the page and not analysed yet, in file order (`None`: it could not be
     // asked for); `asked` is where the next one starts.
     let mut reading: VecDeque<Option<JsFuture>> = VecDeque::new();
+    // Buffers the page has filled and the worker has copied from, for the next slices.
+    let mut spare: Vec<ArrayBuffer> = Vec::new();
     let mut asked = 0.0;
     let mut offset = 0.0;
     while offset < total {
         while reading.len() < SLICES_AHEAD && asked < total {
             let end = (asked + CHUNK).min(total);
-            reading.push_back(read_by_page(j, file, asked, end));
+            let into = spare
+                .pop()
+                .unwrap_or_else(|| ArrayBuffer::new(CHUNK as u32));
+            reading.push_back(read_by_page(j, asked, end, into));
             asked = end;
         }
         let end = (offset + CHUNK).min(total);
@@ -306,9 +311,13 @@ async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<Analysis
         let Ok(bytes) = bytes else {
             return Err(unreadable(job, offset));
         };
-        let bytes = Uint8Array::new(&bytes);
+        let bytes: Uint8Array = bytes.unchecked_into();
         buf.resize(bytes.length() as usize, 0);
         bytes.copy_to(&mut buf);
+        let buffer = bytes.buffer();
+        if f64::from(buffer.byte_length()) == CHUNK {
+            spare.push(buffer);
+        }
         if let Err(error) = analyzer.feed(&buf) {
             return Err(FromWorker::Failed {
                 job,
@@ -373,12 +382,12 @@ fn send_report(
     Ok(())
 }
 
-/// Asks the page to read bytes `start..end` of `file` (see the module documentation): posts
-/// `{kind: "read", job, start, blob}` and returns what resolves to the slice's `ArrayBuffer`
-/// when the page answers `{job, slice: start, bytes}` (or fails on `{job, slice: start,
-/// failed}`); `None` if the request could not be made.
-fn read_by_page(j: &Job<'_>, file: &File, start: f64, end: f64) -> Option<JsFuture> {
-    let blob = file.slice_with_f64_and_f64(start, end).ok()?;
+/// Asks the page to read bytes `start..end` of the job's file into `into` (see the module
+/// documentation): posts `{kind: "read", job, start, end, into}`, `into` transferred, and
+/// returns what resolves to the slice's bytes (a `Uint8Array`) when the page answers `{job,
+/// slice: start, bytes}` (or fails on `{job, slice: start, failed}`); `None` if the request
+/// could not be made.
+fn read_by_page(j: &Job<'_>, start: f64, end: f64, into: ArrayBuffer) -> Option<JsFuture> {
     let mut settle = None;
     let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
     let (resolve, reject) = settle?;
@@ -386,8 +395,11 @@ fn read_by_page(j: &Job<'_>, file: &File, start: f64, end: f64) -> Option<JsFutu
     Reflect::set(&message, &"kind".into(), &READ_KIND.into()).ok()?;
     Reflect::set(&message, &"job".into(), &JsValue::from(j.job)).ok()?;
     Reflect::set(&message, &"start".into(), &JsValue::from(start)).ok()?;
-    Reflect::set(&message, &"blob".into(), &blob).ok()?;
-    j.scope.post_message(&message).ok()?;
+    Reflect::set(&message, &"end".into(), &JsValue::from(end)).ok()?;
+    Reflect::set(&message, &"into".into(), &into).ok()?;
+    j.scope
+        .post_message_with_transfer(&message, &Array::of1(&into))
+        .ok()?;
     j.reads.borrow_mut().push(PageRead {
         job: j.job,
         start,
@@ -408,7 +420,7 @@ fn settle_read(reads: &PageReads, job: JobId, start: f64, data: &JsValue) {
         reads.swap_remove(at)
     };
     let _ = match Reflect::get(data, &"bytes".into()) {
-        Ok(bytes) if bytes.is_instance_of::<js_sys::ArrayBuffer>() => {
+        Ok(bytes) if bytes.is_instance_of::<Uint8Array>() => {
             read.resolve.call1(&JsValue::NULL, &bytes)
         }
         _ => read.reject.call0(&JsValue::NULL),
