@@ -569,11 +569,13 @@ impl Conn {
         };
         let mut retrans: Option<(u64, u64)> = None;
         let mut retrans_done = false;
-        let mut rcv_nxt = rcv.rcv;
-        let mut ooo: Option<(u32, u32)> = None;
-        let mut unacked = 0u32;
-        let mut dupacks = 0u32;
-        let mut acks: Vec<Seg> = Vec::new();
+        let mut st = Recv {
+            rcv_nxt: rcv.rcv,
+            ooo: None,
+            unacked: 0,
+            dupacks: 0,
+            acks: Vec::new(),
+        };
         let mut last_recv = spec.t0;
         let mut i = 0;
         let ack_seg = |t: u64, ack: u32, sack: Option<(u32, u32)>| Seg {
@@ -594,24 +596,11 @@ impl Conn {
                 (_, Some(&x)) => {
                     i += 1;
                     let (r, s, l) = x;
-                    self.receive(
-                        r,
-                        s,
-                        l,
-                        &mut Recv {
-                            rcv_nxt: &mut rcv_nxt,
-                            ooo: &mut ooo,
-                            unacked: &mut unacked,
-                            dupacks: &mut dupacks,
-                            acks: &mut acks,
-                        },
-                        near,
-                        &ack_seg,
-                    );
+                    self.receive(r, s, l, &mut st, near, &ack_seg);
                     last_recv = last_recv.max(r);
-                    if dupacks >= 3 && lost.is_some() && retrans.is_none() {
+                    if st.dupacks >= 3 && lost.is_some() && retrans.is_none() {
                         // The sender retransmits on the third duplicate ACK.
-                        let ack_cap = acks.last().map_or(r, |a| a.t);
+                        let ack_cap = st.acks.last().map_or(r, |a| a.t);
                         let cap = if near { ack_cap + d } else { ack_cap + rtt };
                         retrans = Some((cap, cap + if near { half } else { 0 }));
                     }
@@ -646,24 +635,11 @@ impl Conn {
                     ttl: None,
                 }));
                 last_cap = last_cap.max(rc);
-                self.receive(
-                    rr,
-                    s,
-                    l,
-                    &mut Recv {
-                        rcv_nxt: &mut rcv_nxt,
-                        ooo: &mut ooo,
-                        unacked: &mut unacked,
-                        dupacks: &mut dupacks,
-                        acks: &mut acks,
-                    },
-                    near,
-                    &ack_seg,
-                );
+                self.receive(rr, s, l, &mut st, near, &ack_seg);
                 last_recv = last_recv.max(rr);
             }
         }
-        if unacked > 0 {
+        if st.unacked > 0 {
             let delay = if spec.zero_window {
                 Some(d)
             } else {
@@ -671,25 +647,25 @@ impl Conn {
             };
             if let Some(delay) = delay {
                 let t = last_recv + delay + if near { half } else { 0 };
-                acks.push(ack_seg(t, rcv_nxt, None));
+                st.acks.push(ack_seg(t, st.rcv_nxt, None));
             }
         }
         if spec.zero_window {
-            if let Some(a) = acks.last_mut() {
+            if let Some(a) = st.acks.last_mut() {
                 a.win = 0;
             }
         }
         if near {
-            self.s.rcv = rcv_nxt;
+            self.s.rcv = st.rcv_nxt;
         } else {
-            self.c.rcv = rcv_nxt;
+            self.c.rcv = st.rcv_nxt;
         }
         if lost.is_some() {
             self.cwnd = (self.cwnd / 2).max(2);
         }
-        let first_ack = acks.first().map(|a| a.t);
-        let last_ack = acks.iter().map(|a| a.t).max();
-        frames.extend(acks.into_iter().map(Frame::Tcp));
+        let first_ack = st.acks.first().map(|a| a.t);
+        let last_ack = st.acks.iter().map(|a| a.t).max();
+        frames.extend(st.acks.into_iter().map(Frame::Tcp));
         self.push(frames);
         FlightOut {
             last_recv,
@@ -706,40 +682,40 @@ impl Conn {
         r: u64,
         seq: u32,
         len: u16,
-        st: &mut Recv<'_>,
+        st: &mut Recv,
         near: bool,
         ack_seg: &dyn Fn(u64, u32, Option<(u32, u32)>) -> Seg,
     ) {
         let ack_t = r + self.ack_delay + if near { self.rtt / 2 } else { 0 };
         let end = seq.wrapping_add(u32::from(len));
-        if seq == *st.rcv_nxt {
-            *st.rcv_nxt = end;
-            if let Some((lo, hi)) = *st.ooo {
+        if seq == st.rcv_nxt {
+            st.rcv_nxt = end;
+            if let Some((lo, hi)) = st.ooo {
                 if lo == end {
-                    *st.rcv_nxt = hi;
-                    *st.ooo = None;
+                    st.rcv_nxt = hi;
+                    st.ooo = None;
                 }
                 // Filling (part of) a hole is acknowledged at once.
-                let sack = *st.ooo;
-                st.acks.push(ack_seg(ack_t, *st.rcv_nxt, sack));
-                *st.unacked = 0;
+                let sack = st.ooo;
+                st.acks.push(ack_seg(ack_t, st.rcv_nxt, sack));
+                st.unacked = 0;
                 return;
             }
-            *st.unacked += 1;
-            if *st.unacked >= 2 {
-                st.acks.push(ack_seg(ack_t, *st.rcv_nxt, None));
-                *st.unacked = 0;
+            st.unacked += 1;
+            if st.unacked >= 2 {
+                st.acks.push(ack_seg(ack_t, st.rcv_nxt, None));
+                st.unacked = 0;
             }
-        } else if seq_after(seq, *st.rcv_nxt) {
-            let block = match *st.ooo {
+        } else if seq_after(seq, st.rcv_nxt) {
+            let block = match st.ooo {
                 Some((lo, _)) => (lo, end),
                 None => (seq, end),
             };
-            *st.ooo = Some(block);
-            *st.dupacks += 1;
-            st.acks.push(ack_seg(ack_t, *st.rcv_nxt, Some(block)));
+            st.ooo = Some(block);
+            st.dupacks += 1;
+            st.acks.push(ack_seg(ack_t, st.rcv_nxt, Some(block)));
         } else {
-            st.acks.push(ack_seg(ack_t, *st.rcv_nxt, None));
+            st.acks.push(ack_seg(ack_t, st.rcv_nxt, None));
         }
     }
 
@@ -1230,12 +1206,12 @@ impl Conn {
 }
 
 /// The receiver's state during one flight.
-struct Recv<'a> {
-    rcv_nxt: &'a mut u32,
-    ooo: &'a mut Option<(u32, u32)>,
-    unacked: &'a mut u32,
-    dupacks: &'a mut u32,
-    acks: &'a mut Vec<Seg>,
+struct Recv {
+    rcv_nxt: u32,
+    ooo: Option<(u32, u32)>,
+    unacked: u32,
+    dupacks: u32,
+    acks: Vec<Seg>,
 }
 
 /// When a unit of an elephant that started at `start` should end, so that its `left` packets,
