@@ -817,3 +817,39 @@ mod reading {
         assert_eq!(read(0, Some(ArrayBuffer::new(16))).await.length(), 0);
     }
 }
+
+/// The worker copies each part of the report into a buffer the page gave back when one is
+/// large enough (`rstscope::web::worker::buffer_for`), and keeps a few of them.
+mod report_buffers {
+    use std::cell::RefCell;
+
+    use js_sys::ArrayBuffer;
+    use rstscope::web::worker::{buffer_for, give_back};
+    use wasm_bindgen_test::*;
+
+    #[wasm_bindgen_test]
+    fn a_part_goes_into_a_spare_buffer_large_enough() {
+        let spare = RefCell::new(Vec::new());
+        let (small, large) = (ArrayBuffer::new(1 << 20), ArrayBuffer::new(4 << 20));
+        give_back(&spare, small.clone());
+        give_back(&spare, large.clone());
+        let chosen = buffer_for(&spare, 3 << 20);
+        assert!(chosen == large, "the large spare buffer is used again");
+        assert_eq!(spare.borrow().len(), 1);
+        assert!(buffer_for(&spare, 1000) == small);
+        // None left: a new one, of at least a MiB, whole powers of two.
+        let new = buffer_for(&spare, 1000);
+        assert!(new != small && new != large);
+        assert_eq!(new.byte_length(), 1 << 20);
+        assert_eq!(buffer_for(&spare, (2 << 20) + 1).byte_length(), 4 << 20);
+    }
+
+    #[wasm_bindgen_test]
+    fn only_a_few_buffers_are_kept() {
+        let spare = RefCell::new(Vec::new());
+        for _ in 0..100 {
+            give_back(&spare, ArrayBuffer::new(16));
+        }
+        assert_eq!(spare.borrow().len(), 8);
+    }
+}

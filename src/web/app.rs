@@ -18,7 +18,8 @@ use super::components::{
     ShortcutHelp,
 };
 use super::protocol::{
-    FromWorker, JobId, Question, CAPTURE_KIND, READ_KIND, REPORT_KIND, WARM_UP_JOB, WORKER_URL,
+    FromWorker, JobId, Question, CAPTURE_KIND, READ_KIND, REPORT_KIND, SPARE_KEY, WARM_UP_JOB,
+    WORKER_URL,
 };
 use super::state::{Action, Phase, State, Toggle};
 use super::wire;
@@ -248,6 +249,22 @@ fn warm_up_views(report: &Report) {
     std::hint::black_box(timeline::timeline(report, 1000.0));
 }
 
+/// Gives the buffer of a report's part, read by now, back to the worker for a later part
+/// (see [`super::protocol`]).
+fn give_back(worker: &Worker, data: &JsValue) {
+    let Some(bytes) = Reflect::get(data, &"bytes".into())
+        .ok()
+        .and_then(|b| b.dyn_into::<Uint8Array>().ok())
+    else {
+        return;
+    };
+    let buffer = bytes.buffer();
+    let message = Object::new();
+    if Reflect::set(&message, &SPARE_KEY.into(), &buffer).is_ok() {
+        let _ = worker.post_message_with_transfer(&message, &Array::of1(&buffer));
+    }
+}
+
 /// Whether `data` is one of the worker's report messages.
 fn is_report(data: &JsValue) -> bool {
     Reflect::get(data, &"kind".into())
@@ -295,7 +312,13 @@ fn start_analyst(
                 }
                 if !is_report(&data) {
                     offer_capture(&data);
-                } else if let Some(action) = read_report(&data, &mut arriving) {
+                    return;
+                }
+                let action = read_report(&data, &mut arriving);
+                if let Some(analyst) = shared.borrow().as_ref() {
+                    give_back(&analyst.worker, &data);
+                }
+                if let Some(action) = action {
                     match &action {
                         Action::Done {
                             job: WARM_UP_JOB,

@@ -14,7 +14,11 @@
 //! holding, in [`super::wire`]'s binary form, the [`ReportHead`](crate::report::ReportHead)
 //! for part 0, and then up to 1024 connections' rows per part, in stream order. `last` is true
 //! on the final part, whose `millis` is the time the worker spent on the job.
-//! [`FromWorker::Timings`] follows it.
+//! [`FromWorker::Timings`] follows it. `bytes` is a view of the start of a larger buffer: once
+//! the page has copied the part out, it gives the buffer back, `{spare: buffer}` transferred,
+//! and the worker copies a later part into it (a browser takes about 1 ms to copy half a MiB
+//! into a new buffer, and a twentieth of that into one used before). Between parts, the worker
+//! lets its messages in: those buffers, and a cancel or a new file, which stop the parts.
 //!
 //! The page's thread reads the file for the worker, slice by slice: the worker posts a plain
 //! object `{kind: "read", job, start, end, into}` (bytes `start..end` of the job's file, which
@@ -57,6 +61,10 @@ pub const READ_KIND: &str = "read";
 
 /// The `kind` of the worker's report messages (see the module documentation).
 pub const REPORT_KIND: &str = "report";
+
+/// The key of the page's message giving a report part's buffer back to the worker (see the
+/// module documentation).
+pub const SPARE_KEY: &str = "spare";
 
 /// A job number: one per file the person opens, from 1.
 pub type JobId = u32;

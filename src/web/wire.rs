@@ -71,13 +71,22 @@ type Result<T> = std::result::Result<T, WireError>;
 
 /// `value` in the binary form.
 pub fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let mut out = Writer {
-        out: Vec::with_capacity(1 << 16),
+    let mut out = Vec::with_capacity(1 << 16);
+    to_bytes_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// `value` in the binary form, in `out` (emptied first; its room is used again).
+pub fn to_bytes_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    out.clear();
+    let mut writer = Writer {
+        out: std::mem::take(out),
         names: HashMap::default(),
         recent: [NO_NAME; RECENT_NAMES],
     };
-    value.serialize(&mut out)?;
-    Ok(out.out)
+    let written = value.serialize(&mut writer);
+    *out = writer.out;
+    written
 }
 
 /// A value read back from [`to_bytes`]'s form; the whole input must be used.

@@ -23,9 +23,11 @@ use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array}
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
+use web_sys::{DedicatedWorkerGlobalScope, File, MessageChannel, MessageEvent};
 
-use super::protocol::{FromWorker, JobId, CAPTURE_KIND, READ_KIND, REPORT_KIND, WARM_UP_JOB};
+use super::protocol::{
+    FromWorker, JobId, CAPTURE_KIND, READ_KIND, REPORT_KIND, SPARE_KEY, WARM_UP_JOB,
+};
 use super::wire;
 use crate::capture::{Decoder, Event, PacketIdx};
 use crate::diagnosis::{Diagnosis, Sender};
@@ -80,9 +82,18 @@ pub fn start() {
     let current: Rc<Cell<JobId>> = Rc::new(Cell::new(0));
     let kept: SharedKept = Rc::new(RefCell::new(None));
     let reads: PageReads = Rc::new(RefCell::new(Vec::new()));
+    let spare: SpareBuffers = Rc::new(RefCell::new(Vec::new()));
     let reply_scope = scope.clone();
+    let warm_up_spare = spare.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
+        if let Some(buffer) = Reflect::get(&data, &SPARE_KEY.into())
+            .ok()
+            .and_then(|b| b.dyn_into::<ArrayBuffer>().ok())
+        {
+            give_back(&spare, buffer);
+            return;
+        }
         let job = Reflect::get(&data, &"job".into())
             .ok()
             .and_then(|v| v.as_f64())
@@ -158,6 +169,7 @@ pub fn start() {
         let current = current.clone();
         let kept = kept.clone();
         let reads = reads.clone();
+        let spare = spare.clone();
         spawn_local(async move {
             let mut marks = Marks::default();
             let job_state = Job {
@@ -165,6 +177,7 @@ pub fn start() {
                 job,
                 current: &current,
                 reads: &reads,
+                spare: &spare,
             };
             let started = now(&scope);
             let analysed = match &file {
@@ -174,18 +187,21 @@ pub fn start() {
                     message: "the page sent something that is not a file".into(),
                 }),
             };
-            let sent = analysed.and_then(|analysis| {
-                send_report(&scope, job, &analysis, started, &mut marks)?;
-                if let Some(file) = file {
-                    *kept.borrow_mut() = Some(Kept {
-                        job,
-                        file,
-                        analysis,
-                        diagnosis: None,
-                    });
-                }
-                Ok(())
-            });
+            let sent = match analysed {
+                Ok(analysis) => send_report(&job_state, &analysis, started, &mut marks)
+                    .await
+                    .map(|()| {
+                        if let Some(file) = file {
+                            *kept.borrow_mut() = Some(Kept {
+                                job,
+                                file,
+                                analysis,
+                                diagnosis: None,
+                            });
+                        }
+                    }),
+                Err(message) => Err(message),
+            };
             match sent {
                 Ok(()) => post(
                     &scope,
@@ -201,8 +217,10 @@ pub fn start() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
-    warm_up(&scope);
-    post(&scope, &FromWorker::Ready);
+    spawn_local(async move {
+        warm_up(&scope, &warm_up_spare).await;
+        post(&scope, &FromWorker::Ready);
+    });
 }
 
 /// How many times the worker analyses [`synth::warm_up`]'s capture when it starts.
@@ -219,7 +237,7 @@ const WARM_UP_RUNS: usize = 3;
 /// Does a job's work (analysis, diagnosis, the report's parts in [`wire`]'s form) on a
 /// capture made here, [`WARM_UP_RUNS`] times, and drops the results; the last run's parts go
 /// to the page as job [`WARM_UP_JOB`], for the page's own code (see the protocol).
-fn warm_up(scope: &DedicatedWorkerGlobalScope) {
+async fn warm_up(scope: &DedicatedWorkerGlobalScope, spare: &SpareBuffers) {
     let capture = synth::warm_up();
     for run in 1..=WARM_UP_RUNS {
         let mut analyzer = Analyzer::expecting(capture.len() as u64);
@@ -230,13 +248,14 @@ fn warm_up(scope: &DedicatedWorkerGlobalScope) {
             return;
         };
         if run == WARM_UP_RUNS {
-            let _ = send_report(
+            let job = Job {
                 scope,
-                WARM_UP_JOB,
-                &analysis,
-                now(scope),
-                &mut Marks::default(),
-            );
+                job: WARM_UP_JOB,
+                current: &Cell::new(WARM_UP_JOB),
+                reads: &PageReads::default(),
+                spare,
+            };
+            let _ = send_report(&job, &analysis, now(scope), &mut Marks::default()).await;
         } else {
             let _ = Report::in_parts(
                 &analysis,
@@ -277,6 +296,7 @@ struct Job<'a> {
     /// The job being worked on now (see `start`).
     current: &'a Cell<JobId>,
     reads: &'a PageReads,
+    spare: &'a SpareBuffers,
 }
 
 async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<Analysis, FromWorker> {
@@ -344,42 +364,98 @@ async fn analyze(j: &Job<'_>, file: &File, marks: &mut Marks) -> Result<Analysis
     Ok(analysis)
 }
 
-/// Sends the report of `analysis` to the page in parts ([`Report::in_parts`], [`wire`]'s
-/// form, see the module documentation), each as soon as it is made: the page reads one while
-/// the next is built. The last carries the time since `started`.
-fn send_report(
-    scope: &DedicatedWorkerGlobalScope,
-    job: JobId,
+/// Sends the report of `analysis` to the page in parts ([`Report::parts`], [`wire`]'s form,
+/// see the module documentation), each as soon as it is made: the page reads one while the
+/// next is built. Between parts it lets the worker's messages in: the buffers the page gives
+/// back (each part is copied into one), and a cancel or a new file, which stop it. The last
+/// part carries the time since `started`.
+async fn send_report(
+    j: &Job<'_>,
     analysis: &Analysis,
     started: f64,
     marks: &mut Marks,
 ) -> Result<(), FromWorker> {
+    let (scope, job) = (j.scope, j.job);
     let send = |part: u32, last: bool, bytes: &[u8]| {
         let millis = if last { now(scope) - started } else { 0.0 };
-        post_report(scope, job, part, last, millis, bytes).map_err(|_| FromWorker::Failed {
+        let buffer = buffer_for(j.spare, bytes.len());
+        post_report(scope, job, part, last, millis, bytes, buffer).map_err(|_| FromWorker::Failed {
             job,
             message: "the report could not be sent to the page".into(),
         })
     };
-    // Rows still to come after the parts sent so far (the head says how many in all).
-    let left = Cell::new(0);
-    let part = Cell::new(0);
-    Report::in_parts(
-        analysis,
-        ROWS_PER_PART,
-        |head| {
-            marks.add(scope, "diagnosed");
-            left.set(head.connections);
-            send(0, head.connections == 0, &encode(job, head)?)
-        },
-        |rows| {
-            left.set(left.get().saturating_sub(rows.len()));
-            part.set(part.get() + 1);
-            send(part.get(), left.get() == 0, &encode(job, rows)?)
-        },
-    )?;
+    let (head, parts) = Report::parts(analysis, ROWS_PER_PART);
+    marks.add(scope, "diagnosed");
+    let mut bytes = Vec::new();
+    encode(job, &head, &mut bytes)?;
+    // Rows still to come after the parts sent so far.
+    let mut left = head.connections;
+    send(0, left == 0, &bytes)?;
+    let next_task = NextTask::new();
+    for (part, rows) in (1..).zip(parts) {
+        left = left.saturating_sub(rows.len());
+        encode(job, &rows, &mut bytes)?;
+        drop(rows);
+        send(part, left == 0, &bytes)?;
+        next_task.wait().await;
+        if j.current.get() != job {
+            return Err(FromWorker::Cancelled { job });
+        }
+    }
     marks.add(scope, "report-posted");
     Ok(())
+}
+
+/// Buffers for the report's parts that the page has given back (see the protocol).
+type SpareBuffers = Rc<RefCell<Vec<ArrayBuffer>>>;
+
+/// The smallest buffer made for a report's part: a part of 1024 rows takes about 0.5 MiB.
+const PART_BUFFER: usize = 1 << 20;
+
+/// Spare buffers kept at most: a few parts are in the page's hands at a time.
+const SPARE_BUFFERS: usize = 8;
+
+/// A buffer of at least `len` bytes for a report's part: a spare one when one is large
+/// enough, or a new one. Copying into a new buffer costs the browser about 1 ms per 0.5 MiB
+/// (fresh memory), into one used before about 0.05 ms.
+pub fn buffer_for(spare: &RefCell<Vec<ArrayBuffer>>, len: usize) -> ArrayBuffer {
+    let mut spare = spare.borrow_mut();
+    match spare.iter().position(|b| b.byte_length() as usize >= len) {
+        Some(at) => spare.swap_remove(at),
+        None => ArrayBuffer::new(len.max(PART_BUFFER).next_power_of_two() as u32),
+    }
+}
+
+/// Keeps a buffer the page gave back, for [`buffer_for`], unless enough are kept.
+pub fn give_back(spare: &RefCell<Vec<ArrayBuffer>>, buffer: ArrayBuffer) {
+    let mut spare = spare.borrow_mut();
+    if spare.len() < SPARE_BUFFERS {
+        spare.push(buffer);
+    }
+}
+
+/// Waits for the worker's next task, so that the messages already queued (the page's) are
+/// handled first: a message to itself on a channel. (A promise already resolved would go on
+/// before them, and a timer is held back a few milliseconds once timers nest.)
+struct NextTask(Option<MessageChannel>);
+
+impl NextTask {
+    fn new() -> NextTask {
+        NextTask(MessageChannel::new().ok())
+    }
+
+    async fn wait(&self) {
+        let Some(channel) = &self.0 else {
+            return;
+        };
+        let promise = Promise::new(&mut |resolve, _| {
+            channel.port1().set_onmessage(Some(&resolve));
+            if channel.port2().post_message(&JsValue::NULL).is_err() {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        let _ = JsFuture::from(promise).await;
+    }
 }
 
 /// Asks the page to read bytes `start..end` of the job's file into `into` (see the module
@@ -611,15 +687,20 @@ async fn redecode_all(file: &File, planned: &[Planned]) -> Result<Vec<Vec<u8>>, 
 }
 
 /// `value` in [`wire`]'s form, or the sentence for the page if it cannot be.
-fn encode<T: serde::Serialize + ?Sized>(job: JobId, value: &T) -> Result<Vec<u8>, FromWorker> {
-    wire::to_bytes(value).map_err(|e| FromWorker::Failed {
+fn encode<T: serde::Serialize + ?Sized>(
+    job: JobId,
+    value: &T,
+    into: &mut Vec<u8>,
+) -> Result<(), FromWorker> {
+    wire::to_bytes_into(value, into).map_err(|e| FromWorker::Failed {
         job,
         message: format!("the report could not be encoded ({e})"),
     })
 }
 
-/// Sends part `part` of the report to the page in [`wire`]'s binary form, its bytes
-/// transferred rather than copied (see the protocol's module documentation).
+/// Sends part `part` of the report to the page in [`wire`]'s binary form: the bytes are
+/// copied into `buffer` (at least as large), which is transferred (see the protocol's module
+/// documentation).
 fn post_report(
     scope: &DedicatedWorkerGlobalScope,
     job: JobId,
@@ -627,6 +708,7 @@ fn post_report(
     last: bool,
     millis: f64,
     bytes: &[u8],
+    buffer: ArrayBuffer,
 ) -> Result<(), JsValue> {
     let message = Object::new();
     Reflect::set(&message, &"kind".into(), &REPORT_KIND.into())?;
@@ -634,9 +716,11 @@ fn post_report(
     Reflect::set(&message, &"part".into(), &JsValue::from(part))?;
     Reflect::set(&message, &"last".into(), &JsValue::from_bool(last))?;
     Reflect::set(&message, &"millis".into(), &JsValue::from_f64(millis))?;
-    let array = Uint8Array::from(bytes);
+    let len = u32::try_from(bytes.len()).map_err(|_| JsValue::NULL)?;
+    let array = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len);
+    array.copy_from(bytes);
     Reflect::set(&message, &"bytes".into(), &array)?;
-    scope.post_message_with_transfer(&message, &Array::of1(&array.buffer()))
+    scope.post_message_with_transfer(&message, &Array::of1(&buffer))
 }
 
 /// Sends a capture file to the page, its bytes transferred rather than copied.
