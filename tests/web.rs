@@ -682,6 +682,61 @@ mod wire {
         assert_eq!(from_bytes::<Outer>(&bytes), Ok(value));
     }
 
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Wider {
+        first: u32,
+        extra: String,
+        #[serde(rename = "renamed")]
+        second: String,
+        kind: Kind,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Narrower {
+        #[serde(rename = "renamed")]
+        second: String,
+        kind: Kind,
+        first: u32,
+    }
+
+    /// Fields are read by name: another order, a renamed field, or a field the reader does not
+    /// have, reads the same.
+    #[wasm_bindgen_test]
+    fn fields_are_matched_by_name_not_by_place() {
+        let wider = Wider {
+            first: 7,
+            extra: "ignored".into(),
+            second: "two".into(),
+            kind: Kind::Named { at: 2.5 },
+        };
+        let rows = vec![
+            wider,
+            Wider {
+                first: 8,
+                extra: String::new(),
+                second: "2".into(),
+                kind: Kind::Plain,
+            },
+        ];
+        let bytes = to_bytes(&rows).expect("written");
+        let read: Vec<Narrower> = from_bytes(&bytes).expect("read back");
+        assert_eq!(
+            read,
+            [
+                Narrower {
+                    second: "two".into(),
+                    kind: Kind::Named { at: 2.5 },
+                    first: 7
+                },
+                Narrower {
+                    second: "2".into(),
+                    kind: Kind::Plain,
+                    first: 8
+                },
+            ]
+        );
+    }
+
     #[wasm_bindgen_test]
     fn damaged_input_is_an_error_not_a_panic() {
         let bytes = to_bytes(&vec![Inner::default(); 3]).expect("written");

@@ -208,31 +208,32 @@ pub fn rows(report: &Report, query: &Query) -> Vec<usize> {
             (query.resets_first && resets(conn) > 0, conn.stream, i)
         })
         .collect();
-    keyed.sort_by(|&(reset_a, stream_a, a), &(reset_b, stream_b, b)| {
-        let order = match query.sort {
-            Column::Stream => stream_a.cmp(&stream_b),
-            column => column.compare(&connections[a], &connections[b]),
-        };
-        let order = if query.descending {
-            order.reverse()
-        } else {
-            order
-        };
-        reset_b.cmp(&reset_a).then(order).then(a.cmp(&b))
-    });
+    if query.sort == Column::Stream {
+        // The default order, by a plain key (a comparison closure took twice as long).
+        let flip = if query.descending { u32::MAX } else { 0 };
+        keyed.sort_unstable_by_key(|&(reset, stream, i)| (!reset, stream ^ flip, i));
+    } else {
+        keyed.sort_by(|&(reset_a, _, a), &(reset_b, _, b)| {
+            let order = query.sort.compare(&connections[a], &connections[b]);
+            let order = if query.descending {
+                order.reverse()
+            } else {
+                order
+            };
+            reset_b.cmp(&reset_a).then(order).then(a.cmp(&b))
+        });
+    }
     keyed.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// The Zeek states that occur in the report, sorted, for the state filter.
 pub fn states(report: &Report) -> Vec<String> {
-    let mut states: Vec<String> = report
+    let states: std::collections::BTreeSet<&str> = report
         .connections
         .iter()
-        .filter_map(|c| c.state.clone())
+        .filter_map(|c| c.state.as_deref())
         .collect();
-    states.sort();
-    states.dedup();
-    states
+    states.into_iter().map(str::to_string).collect()
 }
 
 /// Rows drawn above and below the visible ones, so that scrolling a little shows no gap.
