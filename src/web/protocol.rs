@@ -8,7 +8,7 @@
 //! job, so the page can drop what belongs to a job it has moved past.
 //!
 //! The one large answer, the finished job's [`Report`](crate::report::Report), is not JSON, and
-//! comes in parts ([`Report::in_parts`](crate::report::Report::in_parts)), each sent as soon as
+//! comes in parts ([`Report::parts`](crate::report::Report::parts)), each sent as soon as
 //! it is made so that the page reads one while the worker builds the next: plain objects
 //! `{kind: "report", job, part, last, millis, bytes}`, `bytes` a transferred `Uint8Array`
 //! holding, in [`super::wire`]'s binary form, the [`ReportHead`](crate::report::ReportHead)
