@@ -232,7 +232,7 @@ impl<I: Iterator<Item = ConnectionReport>> Iterator for ReportRows<I> {
     type Item = Vec<ConnectionReport>;
 
     fn next(&mut self) -> Option<Vec<ConnectionReport>> {
-        let mut part = Vec::with_capacity(self.per_part);
+        let mut part = Vec::with_capacity(self.per_part.min(1 << 16));
         for mut row in self.rows.by_ref().take(self.per_part) {
             if let Some(verdict) = self.verdicts.next_if(|v| v.stream == row.stream) {
                 add_diagnosis(&mut row, verdict);
