@@ -275,6 +275,24 @@ struct Seg {
     ttl: Option<u8>,
 }
 
+impl Seg {
+    /// A reset (`flags` RST, perhaps with ACK) from one side, with no payload, window or
+    /// options, at the sender's TTL.
+    fn reset(t: u64, from_client: bool, flags: u8, seq: u32, ack: u32) -> Seg {
+        Seg {
+            t,
+            from_client,
+            flags,
+            seq,
+            ack,
+            win: 0,
+            len: 0,
+            opt: Opt::None,
+            ttl: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Frame {
     Tcp(Seg),
@@ -745,17 +763,13 @@ impl Conn {
         let syn = self.seg(self.t, true, SYN, 0, Opt::Syn);
         let syn = Seg { win: 64_240, ..syn };
         // The server's stack answers a SYN to a closed port with RST/ACK, seq 0.
-        let rst = Seg {
-            t: syn.t + self.rtt,
-            from_client: false,
-            flags: RST | ACK,
-            seq: 0,
-            ack: syn.seq.wrapping_add(1),
-            win: 0,
-            len: 0,
-            opt: Opt::None,
-            ttl: None,
-        };
+        let rst = Seg::reset(
+            syn.t + self.rtt,
+            false,
+            RST | ACK,
+            0,
+            syn.seq.wrapping_add(1),
+        );
         self.push(vec![Frame::Tcp(syn), Frame::Tcp(rst)]);
     }
 
@@ -848,15 +862,8 @@ impl Conn {
                 // Injected "from the server": right sequence number, wrong TTL and IP ID.
                 let forged_ttl = if self.s.ttl > 100 { 60 } else { 128 };
                 frames.push(Frame::Tcp(Seg {
-                    t: t_rst,
-                    from_client: false,
-                    flags: RST | ACK,
-                    seq: self.c.rcv,
-                    ack: self.c.nxt,
-                    win: 0,
-                    len: 0,
-                    opt: Opt::None,
                     ttl: Some(forged_ttl),
+                    ..Seg::reset(t_rst, false, RST | ACK, self.c.rcv, self.c.nxt)
                 }));
             }
             // What the server had already sent arrives, and each gets a RST (the client's
@@ -875,17 +882,8 @@ impl Conn {
                     opt: Opt::Ts,
                     ttl: None,
                 }));
-                frames.push(Frame::Tcp(Seg {
-                    t: t + self.ack_delay.min(self.wire_gap / 2),
-                    from_client: true,
-                    flags: RST,
-                    seq: self.s.rcv,
-                    ack: 0,
-                    win: 0,
-                    len: 0,
-                    opt: Opt::None,
-                    ttl: None,
-                }));
+                let t_rst = t + self.ack_delay.min(self.wire_gap / 2);
+                frames.push(Frame::Tcp(Seg::reset(t_rst, true, RST, self.s.rcv, 0)));
                 seq = seq.wrapping_add(u32::from(len));
             }
             self.push(frames);
@@ -1005,30 +1003,17 @@ impl Conn {
         let fin1 = self.seg(t, client_first, FIN | ACK, 0, Opt::Ts);
         frames.push(Frame::Tcp(fin1));
         let t2 = self.answer(t, !client_first);
-        if rng.chance(0.5) {
+        let peer_fin = if rng.chance(0.5) {
             // The peer's application closes later: ACK first, FIN after.
             frames.push(Frame::Tcp(self.seg(t2, !client_first, ACK, 0, Opt::Ts)));
-            let t3 = t2 + rng.range(100 * US, 5 * MS);
-            frames.push(Frame::Tcp(self.seg(
-                t3,
-                !client_first,
-                FIN | ACK,
-                0,
-                Opt::Ts,
-            )));
-            let t4 = self.answer(t3, client_first);
-            frames.push(Frame::Tcp(self.seg(t4, client_first, ACK, 0, Opt::Ts)));
+            t2 + rng.range(100 * US, 5 * MS)
         } else {
-            frames.push(Frame::Tcp(self.seg(
-                t2,
-                !client_first,
-                FIN | ACK,
-                0,
-                Opt::Ts,
-            )));
-            let t4 = self.answer(t2, client_first);
-            frames.push(Frame::Tcp(self.seg(t4, client_first, ACK, 0, Opt::Ts)));
-        }
+            t2
+        };
+        let fin2 = self.seg(peer_fin, !client_first, FIN | ACK, 0, Opt::Ts);
+        frames.push(Frame::Tcp(fin2));
+        let t4 = self.answer(peer_fin, client_first);
+        frames.push(Frame::Tcp(self.seg(t4, client_first, ACK, 0, Opt::Ts)));
         self.push(frames);
     }
 
@@ -1036,17 +1021,7 @@ impl Conn {
     fn rst_after_idle(&mut self, rng: &mut Rng) {
         let len = rng.range(40, 400) as u16;
         let req = self.seg(self.t, true, PSH | ACK, len, Opt::Ts);
-        let rst = Seg {
-            t: req.t + self.rtt,
-            from_client: false,
-            flags: RST,
-            seq: req.ack,
-            ack: 0,
-            win: 0,
-            len: 0,
-            opt: Opt::None,
-            ttl: None,
-        };
+        let rst = Seg::reset(req.t + self.rtt, false, RST, req.ack, 0);
         self.push(vec![Frame::Tcp(req), Frame::Tcp(rst)]);
     }
 
@@ -1062,17 +1037,7 @@ impl Conn {
             len,
             Opt::Ts,
         );
-        let rst = Seg {
-            t: data.t + self.rtt,
-            from_client: false,
-            flags: RST,
-            seq: data.ack,
-            ack: 0,
-            win: 0,
-            len: 0,
-            opt: Opt::None,
-            ttl: None,
-        };
+        let rst = Seg::reset(data.t + self.rtt, false, RST, data.ack, 0);
         self.push(vec![
             Frame::Tcp(fin),
             Frame::Tcp(ack),
