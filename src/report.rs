@@ -370,38 +370,6 @@ impl RowTexts {
     }
 }
 
-/// Each connection's diagnosis fields as they end its row ([`DiagnosisFields::write_after_row`]),
-/// in stream order, all in one buffer: written beside the rows, on the diagnosis's thread.
-struct VerdictTexts {
-    text: Vec<u8>,
-    /// Each connection's stream and where its fields end in `text` (they start where the
-    /// previous ones end).
-    ends: Vec<(u32, usize)>,
-}
-
-impl VerdictTexts {
-    fn of(verdicts: &[ConnectionDiagnosis]) -> io::Result<VerdictTexts> {
-        let mut texts = VerdictTexts {
-            text: Vec::new(),
-            ends: Vec::with_capacity(verdicts.len()),
-        };
-        for verdict in verdicts {
-            DiagnosisFields::of(verdict).write_after_row(&mut texts.text)?;
-            texts.ends.push((verdict.stream, texts.text.len()));
-        }
-        Ok(texts)
-    }
-
-    /// Each connection's stream and fields, in stream order.
-    fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
-        self.ends
-            .iter()
-            .zip(starts)
-            .map(|(&(stream, end), start)| (stream, self.text.get(start..end).unwrap_or(&[])))
-    }
-}
-
 /// One direction of a connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -536,37 +504,43 @@ impl Report {
 
     /// Writes the one-line JSON of `Report::new(analysis)` to `out`, byte for byte, without
     /// building the report first. The diagnosis fields are the last of each connection's row,
-    /// so every row is written into memory without them while the diagnosis runs and writes
-    /// them into memory too (on another thread where there are threads, [`both`]); then the
-    /// capture, the summary, and each row followed by its diagnosis fields go to `out`. The
-    /// command line's JSON.
+    /// so every row is written into memory without them while the diagnosis runs (on another
+    /// thread where there are threads, [`both`]); then the capture, the summary, and each row
+    /// followed by its diagnosis fields, written as they go, go to `out`. The command line's
+    /// JSON.
     pub fn write_json_of<W: Write>(analysis: &Analysis, mut out: W) -> io::Result<()> {
-        let ((summary, verdicts), rows) = both(
-            || {
-                let diagnosis = diagnosis::diagnose(analysis, &analysis.ttls);
-                let verdicts = VerdictTexts::of(&diagnosis.connections);
-                (diagnosis.summary, verdicts)
-            },
+        let (diagnosis, rows) = both(
+            || diagnosis::diagnose(analysis, &analysis.ttls),
             || RowTexts::of(analysis),
         );
-        let (verdicts, rows) = (verdicts?, rows?);
+        let rows = rows?;
         Head {
             schema: SCHEMA_VERSION,
             capture: &capture_report(&analysis.capture),
-            summary: &summary,
+            summary: &diagnosis.summary,
         }
         .write(&mut out)?;
         out.write_all(b",\"connections\":[")?;
-        // Both are in stream order; a row without a verdict ends with the empty fields.
-        let mut verdicts = verdicts.iter().peekable();
+        // Both are in stream order; a row without a verdict ends with the empty fields. A
+        // verdict's fields are written here, into one small buffer used again, rather than
+        // beside the rows into memory of their own: at 1 GB they came to tens of megabytes of
+        // fresh memory, on the thread that finishes last.
+        let mut verdicts = diagnosis.connections.iter().peekable();
         let empty = DiagnosisFields::empty_text()?;
+        let mut fields = Vec::new();
         for (i, (stream, text)) in rows.iter().enumerate() {
             if i > 0 {
                 out.write_all(b",")?;
             }
             out.write_all(text)?;
-            let fields = verdicts.next_if(|(s, _)| *s == stream).map(|(_, f)| f);
-            out.write_all(fields.unwrap_or(&empty))?;
+            match verdicts.next_if(|verdict| verdict.stream == stream) {
+                Some(verdict) => {
+                    fields.clear();
+                    DiagnosisFields::of(verdict).write_after_row(&mut fields)?;
+                    out.write_all(&fields)?;
+                }
+                None => out.write_all(&empty)?,
+            }
         }
         out.write_all(b"]}")
     }
