@@ -17,8 +17,10 @@
 //! | 30..32 | `findings` | [`Findings`] |
 //!
 //! What only some packets have is kept beside the records, sparse and in record order: the
-//! duplicate-ACK number (duplicate ACKs only), the segment a packet acknowledges and the ACK
-//! RTT (exact, whatever the record times) and the bytes in flight (data segments only). [`Records`] answers for all three.
+//! duplicate-ACK number (duplicate ACKs only), the segment a packet acknowledges (8 bytes: its
+//! ACK RTT is the difference of the two records' times, and the rare RTT those cannot give, a
+//! time having saturated, is kept on its own) and the bytes in flight (data segments only).
+//! [`Records`] answers for all of them.
 
 use crate::capture::{PacketIdx, Timestamp};
 use crate::dissect::TcpFlags;
@@ -149,18 +151,30 @@ struct Sparse {
     value: u32,
 }
 
+/// Whether the ACK RTT `rtt_ns` of `record` is the difference of its time and its acknowledged
+/// segment's, as their records keep them: when neither time saturated, nor the RTT. (Decided
+/// from the ACK's record alone: reading the segment's, often far back, missed the cache.)
+fn times_give(record: &PacketRecord, rtt_ns: i64) -> bool {
+    let within = |t: i64| (TIME_MIN..=TIME_MAX).contains(&t);
+    let offset = record.time_offset_ns();
+    // At the limits the time may have been cut.
+    let exact = offset > TIME_MIN && offset < TIME_MAX;
+    exact
+        && rtt_ns != i64::MAX
+        && rtt_ns != i64::MIN
+        && offset.checked_sub(rtt_ns).is_some_and(within)
+}
+
 /// Looks up the value of record `pos` in a sparse list kept in record order.
 fn sparse_get(list: &[Sparse], pos: u32) -> Option<u32> {
     let i = list.partition_point(|s| s.record < pos);
     list.get(i).filter(|s| s.record == pos).map(|s| s.value)
 }
 
-/// An acknowledging record: the segment it acknowledges and the time since (kept exactly,
-/// since record times saturate far from their connection's start).
+/// An ACK round-trip time that the two records' times do not give (see [`Records::push`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Acked {
+struct OddRtt {
     record: u32,
-    acked: u32,
     rtt_ns: i64,
 }
 
@@ -178,7 +192,11 @@ pub struct AckOf {
 pub struct Records {
     records: Vec<PacketRecord>,
     dup_ack_num: Vec<Sparse>,
-    acked: Vec<Acked>,
+    /// Each acknowledging record and the position of the segment it acknowledges. The ACK
+    /// RTT is the difference of the two records' times, which is exact unless a time
+    /// saturated (far from the connection's start): those few RTTs are in `odd_rtts`.
+    acked: Vec<Sparse>,
+    odd_rtts: Vec<OddRtt>,
     bytes_in_flight: Vec<Sparse>,
 }
 
@@ -204,6 +222,7 @@ impl Records {
         self.records.shrink_to_fit();
         self.dup_ack_num.shrink_to_fit();
         self.acked.shrink_to_fit();
+        self.odd_rtts.shrink_to_fit();
         self.bytes_in_flight.shrink_to_fit();
     }
 
@@ -221,6 +240,14 @@ impl Records {
         bytes_in_flight: Option<u32>,
     ) -> u32 {
         let record_pos = self.next_position();
+        if let Some(a) = acked {
+            if !times_give(&record, a.rtt_ns) {
+                self.odd_rtts.push(OddRtt {
+                    record: record_pos,
+                    rtt_ns: a.rtt_ns,
+                });
+            }
+        }
         self.records.push(record);
         let add = |list: &mut Vec<Sparse>, v: Option<u32>| {
             if let Some(value) = v {
@@ -232,13 +259,7 @@ impl Records {
         };
         add(&mut self.dup_ack_num, dup_ack_num);
         add(&mut self.bytes_in_flight, bytes_in_flight);
-        if let Some(a) = acked {
-            self.acked.push(Acked {
-                record: record_pos,
-                acked: a.record,
-                rtt_ns: a.rtt_ns,
-            });
-        }
+        add(&mut self.acked, acked.map(|a| a.record));
         record_pos
     }
 
@@ -278,20 +299,30 @@ impl Records {
 
     /// The position of the segment the record at `pos` acknowledges (`tcp.analysis.acks_frame`).
     pub fn acked(&self, pos: u32) -> Option<u32> {
-        self.acked_entry(pos).map(|a| a.acked)
+        sparse_get(&self.acked, pos)
     }
 
     /// Wireshark's `tcp.analysis.ack_rtt` of the record at `pos`, in nanoseconds: the time from
     /// the segment it acknowledges to it. Like Wireshark, `None` when that time is zero.
     pub fn ack_rtt_ns(&self, pos: u32) -> Option<i64> {
-        self.acked_entry(pos)
-            .map(|a| a.rtt_ns)
-            .filter(|rtt| *rtt != 0)
+        let acked = self.acked(pos)?;
+        let i = self.odd_rtts.partition_point(|o| o.record < pos);
+        match self.odd_rtts.get(i).filter(|o| o.record == pos) {
+            Some(odd) => Some(odd.rtt_ns),
+            None => self.rtt_between(self.get(pos)?, acked),
+        }
+        .filter(|rtt| *rtt != 0)
     }
 
-    fn acked_entry(&self, pos: u32) -> Option<&Acked> {
-        let i = self.acked.partition_point(|a| a.record < pos);
-        self.acked.get(i).filter(|a| a.record == pos)
+    /// The time from the record at `acked` to `record` (of the same connection), as their
+    /// times give it.
+    fn rtt_between(&self, record: &PacketRecord, acked: u32) -> Option<i64> {
+        let segment = self.get(acked)?;
+        Some(
+            record
+                .time_offset_ns()
+                .saturating_sub(segment.time_offset_ns()),
+        )
     }
 
     /// Wireshark's `tcp.analysis.bytes_in_flight` of the record at `pos`.
@@ -369,16 +400,18 @@ mod tests {
         assert_eq!(back.time_offset_ns(), TIME_MIN);
     }
 
+    /// A record of packet `i`, `t` nanoseconds after its connection's start.
+    fn at(i: u32, t: i64) -> PacketRecord {
+        PacketRecord::new(RecordFields {
+            index: PacketIdx(i),
+            time_offset_ns: t,
+            ..FIELDS
+        })
+    }
+
     #[test]
     fn sparse_values_and_rtt() {
         let mut records = Records::new();
-        let at = |i: u32, t: i64| {
-            PacketRecord::new(RecordFields {
-                index: PacketIdx(i),
-                time_offset_ns: t,
-                ..FIELDS
-            })
-        };
         let a = records.push(at(0, 0), None, None, Some(100));
         let b = records.push(
             at(2, 5_000),
@@ -409,5 +442,51 @@ mod tests {
         assert_eq!(records.position_of(PacketIdx(5)), Some(c));
         assert_eq!(records.position_of(PacketIdx(3)), None);
         assert_eq!(records.get(9), None);
+        // Both RTTs came from the records' times.
+        assert!(records.odd_rtts.is_empty());
+    }
+
+    #[test]
+    fn an_rtt_the_saturated_times_cannot_give_is_kept_exactly() {
+        let mut records = Records::new();
+        // A segment 50 hours after its connection's start (beyond the records' 39 hours),
+        // acknowledged 20 ms later: both times saturate to the same value.
+        let hours_50 = 50 * 3_600 * 1_000_000_000;
+        let late = records.push(at(0, hours_50), None, None, None);
+        let ack = records.push(
+            at(1, hours_50 + 20_000_000),
+            None,
+            Some(AckOf {
+                record: late,
+                rtt_ns: 20_000_000,
+            }),
+            None,
+        );
+        assert_eq!(records.ack_rtt_ns(ack), Some(20_000_000));
+        assert_eq!(records.acked(ack), Some(late));
+        // A segment acknowledged across the limit: the difference of the times is short of it.
+        let before = records.push(at(2, TIME_MAX - 1_000), None, None, None);
+        let across = records.push(
+            at(3, TIME_MAX + 4_000),
+            None,
+            Some(AckOf {
+                record: before,
+                rtt_ns: 5_000,
+            }),
+            None,
+        );
+        assert_eq!(records.ack_rtt_ns(across), Some(5_000));
+        assert_eq!(records.odd_rtts.len(), 2);
+        // A zero RTT kept this way is still not shown.
+        let zero = records.push(
+            at(4, hours_50),
+            None,
+            Some(AckOf {
+                record: late,
+                rtt_ns: 0,
+            }),
+            None,
+        );
+        assert_eq!(records.ack_rtt_ns(zero), None);
     }
 }
