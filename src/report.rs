@@ -370,6 +370,56 @@ impl RowTexts {
     }
 }
 
+/// Each connection's diagnosis fields as they end its row ([`DiagnosisFields::write_after_row`]),
+/// in stream order, all in one buffer.
+struct VerdictTexts {
+    text: Vec<u8>,
+    /// Each connection's stream and where its fields end in `text` (they start where the
+    /// previous ones end).
+    ends: Vec<(u32, usize)>,
+}
+
+impl VerdictTexts {
+    fn of(verdicts: &[ConnectionDiagnosis]) -> io::Result<VerdictTexts> {
+        let mut texts = VerdictTexts {
+            text: Vec::new(),
+            ends: Vec::with_capacity(verdicts.len()),
+        };
+        for verdict in verdicts {
+            DiagnosisFields::of(verdict).write_after_row(&mut texts.text)?;
+            texts.ends.push((verdict.stream, texts.text.len()));
+        }
+        Ok(texts)
+    }
+
+    /// Each connection's stream and fields, in stream order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, end)| end));
+        self.ends
+            .iter()
+            .zip(starts)
+            .map(|(&(stream, end), start)| (stream, self.text.get(start..end).unwrap_or(&[])))
+    }
+}
+
+/// Writes `rows` (each connection's stream and row without its diagnosis fields) to `out`, the
+/// first after `written` rows already there, each followed by the fields `fields_of` writes.
+fn write_rows<'a, W: Write>(
+    out: &mut W,
+    rows: impl Iterator<Item = (u32, &'a [u8])>,
+    written: usize,
+    mut fields_of: impl FnMut(u32, &mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    for (i, (stream, text)) in rows.enumerate() {
+        if i + written > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(text)?;
+        fields_of(stream, out)?;
+    }
+    Ok(())
+}
+
 /// One direction of a connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -506,8 +556,8 @@ impl Report {
     /// building the report first. The diagnosis fields are the last of each connection's row,
     /// so every row is written into memory without them while the diagnosis runs (on another
     /// thread where there are threads, [`both`]); then the capture, the summary, and each row
-    /// followed by its diagnosis fields, written as they go, go to `out`. The command line's
-    /// JSON.
+    /// followed by its diagnosis fields go to `out` (the second half's fields made beside the
+    /// first half's writing). The command line's JSON.
     pub fn write_json_of<W: Write>(analysis: &Analysis, mut out: W) -> io::Result<()> {
         let (diagnosis, rows) = both(
             || diagnosis::diagnose(analysis, &analysis.ttls),
@@ -521,27 +571,40 @@ impl Report {
         }
         .write(&mut out)?;
         out.write_all(b",\"connections\":[")?;
-        // Both are in stream order; a row without a verdict ends with the empty fields. A
-        // verdict's fields are written here, into one small buffer used again, rather than
-        // beside the rows into memory of their own: at 1 GB they came to tens of megabytes of
-        // fresh memory, on the thread that finishes last.
-        let mut verdicts = diagnosis.connections.iter().peekable();
+        // Both are in stream order; a row without a verdict ends with the empty fields. The
+        // first half of the rows is written with its verdicts' fields made as they go, into
+        // one small buffer used again, while the second half's are made beside it (they were
+        // all made after the diagnosis on its thread, last to finish at 1 GB, in tens of
+        // megabytes of fresh memory; all made while writing, the writing took as long).
+        let half = rows.rows.len() / 2;
+        let split = rows.iter().nth(half).map_or(u32::MAX, |(stream, _)| stream);
+        let verdicts = &diagnosis.connections;
+        let (now, later) = verdicts.split_at(verdicts.partition_point(|v| v.stream < split));
         let empty = DiagnosisFields::empty_text()?;
-        let mut fields = Vec::new();
-        for (i, (stream, text)) in rows.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(text)?;
-            match verdicts.next_if(|verdict| verdict.stream == stream) {
-                Some(verdict) => {
-                    fields.clear();
-                    DiagnosisFields::of(verdict).write_after_row(&mut fields)?;
-                    out.write_all(&fields)?;
-                }
-                None => out.write_all(&empty)?,
-            }
-        }
+        let (later, written) = both(
+            || VerdictTexts::of(later),
+            || {
+                let mut now = now.iter().peekable();
+                let mut fields = Vec::new();
+                write_rows(&mut out, rows.iter().take(half), 0, |stream, out| match now
+                    .next_if(|verdict| verdict.stream == stream)
+                {
+                    Some(verdict) => {
+                        fields.clear();
+                        DiagnosisFields::of(verdict).write_after_row(&mut fields)?;
+                        out.write_all(&fields)
+                    }
+                    None => out.write_all(&empty),
+                })
+            },
+        );
+        written?;
+        let later = later?;
+        let mut later = later.iter().peekable();
+        write_rows(&mut out, rows.iter().skip(half), half, |stream, out| {
+            let fields = later.next_if(|(s, _)| *s == stream).map(|(_, f)| f);
+            out.write_all(fields.unwrap_or(&empty))
+        })?;
         out.write_all(b"]}")
     }
 
