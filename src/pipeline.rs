@@ -532,7 +532,7 @@ impl Analyzer {
         // What is kept is kept while the capture is shown: no spare capacity.
         let mut flows = stages.flows;
         flows.shrink_to_fit();
-        tcp.finish();
+        tcp.shrink_to_fit();
         ttls.shrink_to_fit();
         locations.shrink_to_fit();
         Ok(Analysis {

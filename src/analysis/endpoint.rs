@@ -146,12 +146,6 @@ impl UnackedSegments {
         self.items.is_empty()
     }
 
-    /// Room the list holds, in segments.
-    #[cfg(test)]
-    pub(super) fn capacity(&self) -> usize {
-        self.items.capacity()
-    }
-
     /// Remembers a segment just sent.
     pub(super) fn push(&mut self, segment: Unacked, positions: &SeqUnwrapper) {
         let known = positions.highest().is_some();
@@ -325,6 +319,11 @@ impl Endpoint {
     pub fn scaled_window(&self, raw: u16) -> u32 {
         let shift = self.window_scale.shift().unwrap_or(0);
         u32::from(raw).wrapping_shl(u32::from(shift))
+    }
+
+    /// Segments sent and not yet acknowledged (bounded by [`MAX_UNACKED_SEGMENTS`]).
+    pub fn unacked_segments(&self) -> usize {
+        self.unacked.len()
     }
 }
 

@@ -48,7 +48,7 @@ use crate::dissect::{TcpFlags, TcpSegment};
 use crate::flow::{Connection, Direction, FlowKey, Side, StreamId};
 use crate::seq::SeqNum;
 
-use endpoint::{is_known, Unacked, UnackedSegments};
+use endpoint::{is_known, Unacked};
 use heuristics::Seg;
 
 /// Bytes in flight are only reported below this (Wireshark's sanity bound of 2,000,000,000 in
@@ -192,15 +192,8 @@ impl TcpAnalyzer {
         self.connections.reserve(connections);
     }
 
-    /// The capture has been read: drops what only the analysis of later packets would read
-    /// (each direction's unacknowledged segments, and the room their lists grew into) and
-    /// gives back the spare capacity of what is kept.
-    pub fn finish(&mut self) {
-        for connection in &mut self.connections {
-            for endpoint in &mut connection.endpoints {
-                endpoint.unacked = UnackedSegments::default();
-            }
-        }
+    /// The capture has been read: gives back the spare capacity of what is kept.
+    pub fn shrink_to_fit(&mut self) {
         self.connections.shrink_to_fit();
         self.records.shrink_to_fit();
     }

@@ -397,38 +397,3 @@ fn never_panics_on_odd_input() {
     assert_eq!(out.len(), 4);
     assert_eq!(tcp.records().len(), 4);
 }
-
-#[test]
-fn finishing_drops_the_unacknowledged_segments_and_keeps_the_rest() {
-    let (mut tcp, _) = run(&[
-        (0, c2s(0, 0, S, 0)),
-        (10, s2c(0, 1, S | A, 0)),
-        (20, c2s(1, 1, A, 0)),
-        (30, c2s(1, 1, A | P, 100)),
-        (40, c2s(101, 1, A | P, 100)),
-    ]);
-    let unacked = |tcp: &TcpAnalyzer| -> (usize, usize) {
-        let ends = &tcp.connections()[0].endpoints;
-        ends.iter()
-            .map(|e| (e.unacked.len(), e.unacked.capacity()))
-            .fold((0, 0), |(n, c), (en, ec)| (n + en, c + ec))
-    };
-    let before = tcp.connections()[0].clone();
-    assert_eq!(
-        unacked(&tcp).0,
-        2,
-        "the two data segments are unacknowledged"
-    );
-    tcp.finish();
-    assert_eq!(unacked(&tcp), (0, 0), "nothing of the lists is kept");
-    let after = &tcp.connections()[0];
-    for side in [Side::Lo, Side::Hi] {
-        assert_eq!(after.endpoint(side).stats, before.endpoint(side).stats);
-        assert_eq!(
-            after.endpoint(side).next_seq(),
-            before.endpoint(side).next_seq()
-        );
-    }
-    assert_eq!(after.handshake_rtt_ns, before.handshake_rtt_ns);
-    assert_eq!(tcp.records().len(), 5);
-}
