@@ -601,10 +601,17 @@ impl Report {
         written?;
         let later = later?;
         let mut later = later.iter().peekable();
-        write_rows(&mut out, rows.iter().skip(half), half, |stream, out| {
-            let fields = later.next_if(|(s, _)| *s == stream).map(|(_, f)| f);
-            out.write_all(fields.unwrap_or(&empty))
-        })?;
+        // The diagnosis is no longer read: freed beside the writing of the second half.
+        let ((), written) = both(
+            move || drop(diagnosis),
+            || {
+                write_rows(&mut out, rows.iter().skip(half), half, |stream, out| {
+                    let fields = later.next_if(|(s, _)| *s == stream).map(|(_, f)| f);
+                    out.write_all(fields.unwrap_or(&empty))
+                })
+            },
+        );
+        written?;
         out.write_all(b"]}")
     }
 
