@@ -130,7 +130,7 @@ fn serve_read(worker: Worker, file: Option<&(JobId, File)>, data: &JsValue) {
 
 /// The bytes of `blob`: read into `into` when it is large enough and the browser can read the
 /// blob's stream into a buffer it is given (a "BYOB" reader), else into a new buffer. Reading
-/// into the worker's buffers, which travel back and forth, spares the browser a fresh 4 MiB of
+/// into the worker's buffers, which travel back and forth, spares the browser a fresh 8 MiB of
 /// memory per slice: at 1 GB, about half of the CPU time the reading took.
 pub async fn read_blob(blob: &Blob, into: Option<ArrayBuffer>) -> Option<Uint8Array> {
     let size = blob.size();
