@@ -266,9 +266,9 @@ struct Stages {
 
 /// The stages after the flow table, which need nothing from the others but each TCP segment
 /// with its stream: the sequence analysis, Zeek's connection state, the TTLs and where the
-/// packets are. (The TTLs were beside the flow table until the flow table's thread became the
-/// busier: at 100 MB the CLI is 3-4% faster with them here.) They run on the caller's thread, or (natively, [`Analyzer::on_two_threads`])
-/// on a thread of their own, fed in batches.
+/// packets are. They run on the caller's thread, or (natively, [`Analyzer::on_two_threads`])
+/// on a thread of their own, fed in batches. (The TTLs were beside the flow table until its
+/// thread became the busier: at 100 MB the CLI is 3-4% faster with them here.)
 enum Sequence {
     Here(Box<SequenceStages>),
     #[cfg(not(target_arch = "wasm32"))]

@@ -361,6 +361,11 @@ impl RowTexts {
         Ok(())
     }
 
+    /// How many rows there are.
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Each row's stream and text, in stream order.
     fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
         self.rows.iter().map(|r| {
@@ -573,10 +578,10 @@ impl Report {
         out.write_all(b",\"connections\":[")?;
         // Both are in stream order; a row without a verdict ends with the empty fields. The
         // first half of the rows is written with its verdicts' fields made as they go, into
-        // one small buffer used again, while the second half's are made beside it (they were
-        // all made after the diagnosis on its thread, last to finish at 1 GB, in tens of
-        // megabytes of fresh memory; all made while writing, the writing took as long).
-        let half = rows.rows.len() / 2;
+        // one small buffer used again, while the second half's are made on the other thread.
+        // (All made on the diagnosis's thread after its pass, they kept the rows' thread
+        // waiting at 1 GB; all made while writing, the writing took about as long.)
+        let half = rows.len() / 2;
         let split = rows.iter().nth(half).map_or(u32::MAX, |(stream, _)| stream);
         let verdicts = &diagnosis.connections;
         let (now, later) = verdicts.split_at(verdicts.partition_point(|v| v.stream < split));
