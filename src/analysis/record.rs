@@ -409,6 +409,16 @@ mod tests {
         })
     }
 
+    /// Appends the record of packet `i` at `t`, acknowledging the record at `acked` `rtt_ns`
+    /// after it; returns its position.
+    fn push_ack(records: &mut Records, i: u32, t: i64, acked: u32, rtt_ns: i64) -> u32 {
+        let ack = AckOf {
+            record: acked,
+            rtt_ns,
+        };
+        records.push(at(i, t), None, Some(ack), None)
+    }
+
     #[test]
     fn sparse_values_and_rtt() {
         let mut records = Records::new();
@@ -422,15 +432,7 @@ mod tests {
             }),
             None,
         );
-        let c = records.push(
-            at(5, 5_000),
-            None,
-            Some(AckOf {
-                record: b,
-                rtt_ns: 0,
-            }),
-            None,
-        );
+        let c = push_ack(&mut records, 5, 5_000, b, 0);
         assert_eq!(records.len(), 3);
         assert_eq!(records.dup_ack_num(b), Some(1));
         assert_eq!(records.dup_ack_num(a), None);
@@ -453,40 +455,16 @@ mod tests {
         // acknowledged 20 ms later: both times saturate to the same value.
         let hours_50 = 50 * 3_600 * 1_000_000_000;
         let late = records.push(at(0, hours_50), None, None, None);
-        let ack = records.push(
-            at(1, hours_50 + 20_000_000),
-            None,
-            Some(AckOf {
-                record: late,
-                rtt_ns: 20_000_000,
-            }),
-            None,
-        );
+        let ack = push_ack(&mut records, 1, hours_50 + 20_000_000, late, 20_000_000);
         assert_eq!(records.ack_rtt_ns(ack), Some(20_000_000));
         assert_eq!(records.acked(ack), Some(late));
         // A segment acknowledged across the limit: the difference of the times is short of it.
         let before = records.push(at(2, TIME_MAX - 1_000), None, None, None);
-        let across = records.push(
-            at(3, TIME_MAX + 4_000),
-            None,
-            Some(AckOf {
-                record: before,
-                rtt_ns: 5_000,
-            }),
-            None,
-        );
+        let across = push_ack(&mut records, 3, TIME_MAX + 4_000, before, 5_000);
         assert_eq!(records.ack_rtt_ns(across), Some(5_000));
         assert_eq!(records.odd_rtts.len(), 2);
         // A zero RTT kept this way is still not shown.
-        let zero = records.push(
-            at(4, hours_50),
-            None,
-            Some(AckOf {
-                record: late,
-                rtt_ns: 0,
-            }),
-            None,
-        );
+        let zero = push_ack(&mut records, 4, hours_50, late, 0);
         assert_eq!(records.ack_rtt_ns(zero), None);
     }
 }
