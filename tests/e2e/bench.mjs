@@ -15,6 +15,9 @@
 //   - samples, every 250 ms, the progress bar's value, the page's JS heap (CDP Performance) and
 //     the resident memory of Chromium's renderer processes (/proc: the worker and its wasm
 //     memory live there), and reports the peaks;
+//   - adds up the CPU time of Chromium's processes, thread by thread (/proc), from the file's
+//     choice to the report, by part (the worker, the page's thread, the renderer's other
+//     threads, the other processes): divided by the cores, the shortest time this work allows;
 //   - checks the page's packet count against the CLI's;
 //   - times the same page reading the file alone, as it reads it for the worker but doing
 //     nothing with the bytes: the browser's share of the time, which no analysis can remove.
@@ -23,6 +26,7 @@
 // page still works. Results: a markdown table on stdout and in target/bench/browser-results.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,32 +48,87 @@ function log(...args) {
   console.error('[bench-browser]', ...args);
 }
 
-/** Resident memory (bytes) of the renderer processes of the Chromium this script started
- * (descendants of this process: other engineers' browsers are not counted). */
-function rendererRss() {
+/** The processes of the Chromium this script started (descendants of this process: other
+ * engineers' browsers are not counted): pid and command line. */
+function chromiumProcesses() {
   const parent = new Map();
-  const info = new Map();
+  const cmds = new Map();
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       parent.set(pid, /PPid:\s+(\d+)/.exec(status)?.[1]);
-      info.set(pid, { status, cmd: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') });
+      cmds.set(pid, fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
     } catch {
       // The process ended between the listing and the read.
     }
   }
   const mine = (pid) => {
-    for (let p = pid, hops = 0; p && p !== '0' && hops < 20; p = parent.get(p), hops += 1) {
+    for (let p = parent.get(pid), hops = 0; p && p !== '0' && hops < 20; p = parent.get(p), hops += 1) {
       if (p === String(process.pid)) return true;
     }
     return false;
   };
+  return [...cmds].filter(([pid]) => mine(pid));
+}
+
+/** Resident memory (bytes) of the renderer processes of the Chromium this script started. */
+function rendererRss() {
   let total = 0;
-  for (const [pid, { status, cmd }] of info) {
-    if (!cmd.includes('--type=renderer') || !mine(pid)) continue;
-    total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  for (const [pid, cmd] of chromiumProcesses()) {
+    if (!cmd.includes('--type=renderer')) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      // The process ended.
+    }
   }
   return total;
+}
+
+/** Ticks per second of /proc's CPU times (USER_HZ). */
+const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * CPU time (ms, user + system) used so far by the Chromium this script started, by part: the
+ * page's worker (the renderer's `DedicatedWorker` thread), the page's own thread (the renderer's
+ * main thread), the renderer's other threads (compilers, garbage collection, raster, IPC), and
+ * Chromium's other processes (the browser process reads the file for the page). Threads that
+ * ended are not counted, so take it while the page is open.
+ */
+function chromiumCpu() {
+  const cpu = { worker: 0, page: 0, renderer: 0, other: 0 };
+  for (const [pid, cmd] of chromiumProcesses()) {
+    const renderer = cmd.includes('--type=renderer');
+    let tids = [];
+    try {
+      tids = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let stat;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+      let part = 'other';
+      if (renderer) part = name === 'DedicatedWorker' ? 'worker' : tid === pid ? 'page' : 'renderer';
+      cpu[part] += ms;
+    }
+  }
+  return cpu;
+}
+
+/** `b - a`, part by part, with the total. */
+function cpuSince(a, b) {
+  const d = Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - a[k]]));
+  d.total = d.worker + d.page + d.renderer + d.other;
+  return d;
 }
 
 /** Native runs of the same file (the first also reads it into the page cache): the median. */
@@ -244,6 +303,7 @@ async function runFile(browser, server, file, { native, oneThread }) {
   const { page, problems, cdp } = await openPage(browser, server);
   await installProbes(page);
   const rssBefore = rendererRss();
+  const cpuBefore = chromiumCpu();
   const started = Date.now();
   await chooseFile(page, cdp, file);
   const finished = async () => {
@@ -257,6 +317,8 @@ async function runFile(browser, server, file, { native, oneThread }) {
       .catch(() => true);
   };
   const sampled = await sample(page, cdp, finished);
+  // Up to the sample that saw the report (up to 250 ms late; it is idle time).
+  const cpu = cpuSince(cpuBefore, chromiumCpu());
   const result = {
     file: path.basename(file),
     bytes,
@@ -267,6 +329,7 @@ async function runFile(browser, server, file, { native, oneThread }) {
     heapPeak: sampled.heapPeak,
     rssPeak: sampled.rssPeak,
     rssBefore,
+    cpu,
   };
   if (problems.some((p) => p.includes('crashed'))) {
     result.error = 'the page crashed';
@@ -294,7 +357,10 @@ async function runFile(browser, server, file, { native, oneThread }) {
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   result.frameMs = Date.now() - t;
   await page.screenshot({ path: path.join(outDir, `browser-${result.file}.png`) }).catch(() => {});
+  const cpuBeforeRead = chromiumCpu();
   result.readAloneMs = await readAlone(page, cdp, file).catch(() => NaN);
+  // Two reads: half of it each.
+  result.readAloneCpuMs = cpuSince(cpuBeforeRead, chromiumCpu()).total / 2;
   await page.close();
   return result;
 }
@@ -375,6 +441,23 @@ function table(results, cancel) {
     }
   } else {
     lines.push('Performance marks: the page sets no `rstscope:*` marks.');
+  }
+  const measured = results.filter((r) => !r.error && r.cpu);
+  if (measured.length) {
+    const cores = os.cpus().length;
+    lines.push('');
+    lines.push(`CPU time of Chromium's processes (all of them: /proc, user + system) from the file's choice to the`);
+    lines.push(`report in the page, in s. The page's work cannot take less wall time than its CPU time shared`);
+    lines.push(`over this machine's ${cores} cores ("CPU / ${cores}"), whatever runs beside what; "read alone CPU" is the`);
+    lines.push('CPU the same reading takes with nothing done with the bytes.');
+    lines.push('');
+    lines.push(`| file | worker | page thread | renderer, other threads | other processes | total | CPU / ${cores} | page wall | 2 x native | read alone CPU |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const sec = (ms) => (ms / 1000).toFixed(2);
+    for (const r of measured) {
+      const c = r.cpu;
+      lines.push(`| ${r.file} | ${sec(c.worker)} | ${sec(c.page)} | ${sec(c.renderer)} | ${sec(c.other)} | ${sec(c.total)} | ${sec(c.total / cores)} | ${sec(r.shownMs)} | ${(2 * r.native.seconds).toFixed(2)} | ${sec(r.readAloneCpuMs)} |`);
+    }
   }
   if (cancel) {
     lines.push('');
