@@ -908,3 +908,92 @@ mod report_buffers {
         assert_eq!(spare.borrow().len(), 8);
     }
 }
+
+mod warm_up {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use rstscope::web::warm_up::{draw, draw_on};
+    use wasm_bindgen_test::*;
+
+    use super::{rendered, report};
+
+    /// The views the page warms up on are the real ones, drawn on an element that is not in
+    /// the document.
+    #[wasm_bindgen_test]
+    async fn the_warm_up_draws_the_real_views_off_the_document() {
+        let root = gloo::utils::document()
+            .create_element("div")
+            .expect("a div");
+        let app = draw_on(root.clone(), report());
+        rendered(&root, |r| {
+            r.query_selector_all("tr.connection-table__row")
+                .expect("a selector")
+                .length()
+                == 2
+                && r.query_selector(".capture-summary")
+                    .ok()
+                    .flatten()
+                    .is_some()
+        })
+        .await;
+        assert!(!root.is_connected(), "the drawing stays off the document");
+        app.destroy();
+    }
+
+    /// A `keep_going` that answers `answer` and counts how often it was asked, and a `done`
+    /// that notes it was called.
+    type Watch = (
+        Rc<Cell<u32>>,
+        Rc<Cell<bool>>,
+        Rc<dyn Fn() -> bool>,
+        Box<dyn FnOnce()>,
+    );
+    fn watch(answer: bool) -> Watch {
+        let (asked, done) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(false)));
+        let keep_going = {
+            let asked = asked.clone();
+            Rc::new(move || {
+                asked.set(asked.get() + 1);
+                answer
+            })
+        };
+        let on_done = {
+            let done = done.clone();
+            Box::new(move || done.set(true))
+        };
+        (asked, done, keep_going, on_done)
+    }
+
+    /// It draws as many times as asked, asking before each drawing whether to go on, leaves
+    /// nothing in the document, and says when it is done; told to stop, it stops at once.
+    #[wasm_bindgen_test]
+    async fn the_warm_up_draws_as_often_as_asked_and_stops_when_told() {
+        let document = gloo::utils::document();
+        let before = document
+            .query_selector_all("*")
+            .expect("a selector")
+            .length();
+        let (asked, done, keep_going, on_done) = watch(true);
+        draw(report(), 3, keep_going, on_done);
+        let body: web_sys::Element = gloo::utils::body().into();
+        rendered(&body, |_| done.get()).await;
+        assert_eq!(asked.get(), 3);
+        assert_eq!(
+            document
+                .query_selector_all("*")
+                .expect("a selector")
+                .length(),
+            before
+        );
+        assert!(document
+            .query_selector(".connection-table")
+            .unwrap()
+            .is_none());
+
+        let (asked, done, stop, on_done) = watch(false);
+        draw(report(), 3, stop, on_done);
+        assert!(done.get(), "done at once");
+        assert_eq!(asked.get(), 1);
+    }
+}

@@ -22,11 +22,9 @@ use super::protocol::{
     WORKER_URL,
 };
 use super::state::{Action, Phase, State, Toggle};
-use super::wire;
+use super::{warm_up, wire};
 use crate::report::{ConnectionReport, Report, ReportHead};
-use crate::view::table::{self, Query};
 use crate::view::time::Zone;
-use crate::view::timeline;
 
 /// The page's one worker, started when the page loads, and what waits for it to be ready.
 struct Analyst {
@@ -37,6 +35,9 @@ struct Analyst {
     file: Option<(JobId, File)>,
     /// Whether that job was chosen before the worker was ready, and waits to be sent.
     pending: bool,
+    /// The page is drawing the worker's warm-up report (see [`warm_up`]); it says it is ready
+    /// once that is done and the worker is ready.
+    warming_up: bool,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
@@ -211,6 +212,9 @@ fn read_report(data: &JsValue, arriving: &mut Option<Arriving>) -> Option<Action
         *arriving = Some(Arriving { job, head, rows });
     } else {
         let into = arriving.as_mut().filter(|a| a.job == job)?;
+        if job == WARM_UP_JOB {
+            warm_up::decode_again(&bytes);
+        }
         match wire::from_bytes::<Vec<ConnectionReport>>(&bytes) {
             Ok(rows) => into.rows.extend(rows),
             Err(e) => {
@@ -240,13 +244,33 @@ fn read_report(data: &JsValue, arriving: &mut Option<Arriving>) -> Option<Action
     })
 }
 
-/// Builds, and drops, what the table, its state filter and the timeline would show of the
-/// worker's warm-up report (see [`WARM_UP_JOB`]): the browser then has this code in its
-/// optimised tier before the person's first report, as the worker has its own.
-fn warm_up_views(report: &Report) {
-    std::hint::black_box(table::rows(report, &Query::default()));
-    std::hint::black_box(table::states(report));
-    std::hint::black_box(timeline::timeline(report, 1000.0));
+/// Draws the worker's warm-up report off the document (see [`warm_up`]), then says the page
+/// is ready if the worker is. Stops early once the person has chosen a file.
+fn warm_up_views(
+    shared: &SharedAnalyst,
+    dispatch: &UseReducerDispatcher<State>,
+    report: Rc<Report>,
+) {
+    if let Some(analyst) = shared.borrow_mut().as_mut() {
+        analyst.warming_up = true;
+    }
+    let keep_going = {
+        let shared = shared.clone();
+        Rc::new(move || shared.borrow().as_ref().is_some_and(|a| a.file.is_none()))
+    };
+    let done = {
+        let (shared, dispatch) = (shared.clone(), dispatch.clone());
+        Box::new(move || {
+            let ready = shared.borrow_mut().as_mut().is_some_and(|analyst| {
+                analyst.warming_up = false;
+                analyst.ready
+            });
+            if ready {
+                dispatch.dispatch(Action::WorkerReady);
+            }
+        })
+    };
+    warm_up::draw(report, warm_up::DRAWINGS, keep_going, done);
 }
 
 /// Gives the buffer of a report's part, read by now, back to the worker for a later part
@@ -324,7 +348,7 @@ fn start_analyst(
                             job: WARM_UP_JOB,
                             report,
                             ..
-                        } => return warm_up_views(report),
+                        } => return warm_up_views(&shared, &dispatch, report.clone()),
                         Action::Failed {
                             job: WARM_UP_JOB, ..
                         } => return,
@@ -340,12 +364,14 @@ fn start_analyst(
             };
             let action = match FromWorker::from_json(&text) {
                 Ok(FromWorker::Ready) => {
-                    dispatch.dispatch(Action::WorkerReady);
                     let mut guard = shared.borrow_mut();
                     let Some(analyst) = guard.as_mut() else {
                         return;
                     };
                     analyst.ready = true;
+                    if !analyst.warming_up {
+                        dispatch.dispatch(Action::WorkerReady);
+                    }
                     let Some((job, file)) = analyst.file.as_ref().filter(|_| analyst.pending)
                     else {
                         return;
@@ -416,6 +442,7 @@ fn start_analyst(
         ready: false,
         file: None,
         pending: false,
+        warming_up: false,
         _on_message: on_message,
         _on_error: on_error,
     })

@@ -6,6 +6,7 @@ pub mod app;
 pub mod components;
 pub mod protocol;
 pub mod state;
+pub mod warm_up;
 pub mod wire;
 pub mod worker;
 

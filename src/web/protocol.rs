@@ -32,8 +32,9 @@
 //!
 //! When it starts, before [`FromWorker::Ready`], the worker analyses a small capture of its own
 //! (see `worker::WARM_UP_RUNS` for why) and posts that report's parts as job
-//! [`WARM_UP_JOB`], like any other report: the page reads them and builds what its table and
-//! timeline would show of them, then drops them. No job the person starts has that number.
+//! [`WARM_UP_JOB`], like any other report: the page reads them (each part several times) and
+//! draws the report off the document several times, then drops it (see `web::warm_up`), and
+//! says it is ready once both are done. No job the person starts has that number.
 //!
 //! The worker keeps the finished analysis (and the `File`) of the current job, so the page can
 //! ask about it later: `{job, stream}` for one connection's packets ([`FromWorker::Packets`]),

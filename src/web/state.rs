@@ -30,7 +30,8 @@ pub enum Phase {
 /// The page's state.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
-    /// The worker has loaded (everything the page needs has been fetched).
+    /// The worker has loaded (everything the page needs has been fetched), and it and the
+    /// page have warmed up (see `web::warm_up`).
     pub worker_ready: bool,
     /// The service worker holds the app's files: the page now works with no network.
     pub offline_ready: bool,

@@ -93,12 +93,14 @@ test('a capture opened through the file input shows the same connections as the 
   await page.close();
 });
 
-test('the worker warms up before it says it is ready, and nothing of it shows', async () => {
+test('the worker and the page warm up before the page says it is ready, and nothing of it shows', async () => {
   const { page, problems } = await openPage();
   // The worker analysed a capture of its own and sent its report as job 0: the page read it,
   // but shows no report, and set none of the marks the browser benchmark reads.
   assert.equal(await page.$('.capture-summary, .connection-table, .resets-summary, .app__error'), null);
   assert.ok(await page.$('input.drop-zone__input'), 'the drop zone is there');
+  // The page drew that report too, off the document: no connection was opened in the URL.
+  assert.equal(await page.evaluate(() => location.hash), '');
   const marks = await page.evaluate(() =>
     performance.getEntriesByType('mark').map((m) => m.name).filter((n) => n.startsWith('rstscope:')));
   assert.deepEqual(marks, []);
