@@ -14,8 +14,7 @@ use web_sys::{
 use yew::prelude::*;
 
 use super::components::{
-    download_bytes, CaptureSummary, DropZone, Explorer, Preferences, ProgressBar, ResetsSummary,
-    ShortcutHelp,
+    download_bytes, DropZone, Preferences, ProgressBar, ReportViews, ShortcutHelp,
 };
 use super::protocol::{
     FromWorker, JobId, Question, CAPTURE_KIND, READ_KIND, REPORT_KIND, SPARE_KEY, WARM_UP_JOB,
@@ -657,13 +656,9 @@ pub fn App() -> Html {
             <ProgressBar read={*read} total={*total} packets={*packets} file_name={file_name} on_cancel={on_cancel} />
         },
         Phase::Done { report, millis } => html! {
-            <>
-                <ResetsSummary report={report.clone()} on_open={open_stream} />
-                <CaptureSummary report={report.clone()} file_name={file_name.clone()} millis={*millis} />
-                <Explorer report={report.clone()} connection={state.connection.clone()}
-                    detail={state.detail.clone()} on_question={on_question}
-                    file_name={file_name} on_export={on_export} />
-            </>
+            <ReportViews report={report.clone()} file_name={file_name} millis={*millis}
+                connection={state.connection.clone()} detail={state.detail.clone()}
+                on_open={open_stream} on_question={on_question} on_export={on_export} />
         },
         Phase::Failed { message } => html! {
             <div class="app__error" role="alert">

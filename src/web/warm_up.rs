@@ -7,10 +7,10 @@
 //! most of the report's decoding to be compiled during the person's first file, while it
 //! ran: at 100 MB about 0.1 s of compiling on the renderer's other threads, and the
 //! drawing on the slow code. So the page reads each part of that report [`DECODES`] more
-//! times and draws the report [`DRAWINGS`] times with the real components, each time into an
-//! element that is never put in the document, before it says it is ready. That takes about
-//! 0.5 s after the worker's warm-up on a two-core machine, in turns of a few milliseconds, and
-//! stops as soon as the person chooses a file.
+//! times and draws the report [`DRAWINGS`] times with the page's own [`ReportViews`], each
+//! time into an element that is never put in the document, before it says it is ready. That
+//! takes about 0.5 s after the worker's warm-up on a two-core machine, in turns of a few
+//! milliseconds, and stops as soon as the person chooses a file.
 
 use std::hint::black_box;
 use std::rc::Rc;
@@ -20,7 +20,7 @@ use web_sys::Element;
 use yew::prelude::*;
 use yew::AppHandle;
 
-use super::components::{CaptureSummary, Explorer, ResetsSummary};
+use super::components::{ReportViews, ReportViewsProps};
 #[cfg(doc)]
 use super::protocol::WARM_UP_JOB;
 use super::wire;
@@ -64,27 +64,18 @@ pub fn draw(
     .forget();
 }
 
-/// Mounts [`Views`] of `report` on `root` (Yew draws it in a microtask).
-pub fn draw_on(root: Element, report: Rc<Report>) -> AppHandle<Views> {
-    yew::Renderer::<Views>::with_root_and_props(root, ViewsProps { report }).render()
-}
-
-#[derive(Properties, PartialEq)]
-pub struct ViewsProps {
-    pub report: Rc<Report>,
-}
-
-/// What the page shows for a report (see `app`), with callbacks that do nothing.
-#[component]
-pub fn Views(props: &ViewsProps) -> Html {
-    let report = &props.report;
-    html! {
-        <>
-            <ResetsSummary report={report.clone()} on_open={Callback::noop()} />
-            <CaptureSummary report={report.clone()} file_name={String::new()} millis={0.0} />
-            <Explorer report={report.clone()} connection={None} detail={None}
-                on_question={Callback::noop()} file_name={String::new()}
-                on_export={Callback::noop()} />
-        </>
-    }
+/// Mounts the page's [`ReportViews`] of `report` on `root`, with callbacks that do nothing
+/// (Yew draws it in a microtask).
+pub fn draw_on(root: Element, report: Rc<Report>) -> AppHandle<ReportViews> {
+    let props = ReportViewsProps {
+        report,
+        file_name: String::new(),
+        millis: 0.0,
+        connection: None,
+        detail: None,
+        on_open: Callback::noop(),
+        on_question: Callback::noop(),
+        on_export: Callback::noop(),
+    };
+    yew::Renderer::<ReportViews>::with_root_and_props(root, props).render()
 }
