@@ -21,10 +21,15 @@
 //   - checks the page's packet count against the CLI's;
 //   - times the same page reading the file alone, as it reads it for the worker but doing
 //     nothing with the bytes: the browser's share of the time, which no analysis can remove.
-// Then, on the last (largest) file, a second run that clicks Cancel once the progress bar has
-// moved, and expects the cancellation notice (.app__notice); then a small capture to show the
-// page still works. Results: a markdown table on stdout and in target/bench/browser-results.md.
-import { spawnSync } from 'node:child_process';
+//   - in a fresh page, times the CLI while the page reads the file that way, the two started
+//     together (on the CLI's threads, and with `--one-thread`), against the CLI alone in the same
+//     minutes: the fastest any page could be on this machine (its analysis at native speed,
+//     with nothing after it).
+// Then, on the last (largest) file if it has 50 MB or more, a second run that clicks Cancel
+// once the progress bar has moved, and expects the cancellation notice (.app__notice); then a
+// small capture to show the page still works. Results: a markdown table on stdout and in
+// target/bench/browser-results.md.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +46,8 @@ const files = (process.argv.length > 2
   ? process.argv.slice(2)
   : ['gen-100MB.pcap', 'gen-1GB.pcap'].map((f) => path.join(outDir, f))
 ).map((f) => path.resolve(f));
+/** The smallest last file the cancel run is made on. */
+const CANCEL_MIN_BYTES = 50e6;
 /** Longest wait for one file's report. */
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 20 * 60_000);
 
@@ -202,12 +209,12 @@ async function chooseFile(page, cdp, file) {
 }
 
 /**
- * How long the browser alone takes to read the file, as the page reads it for the worker
- * (8 MiB slices, the first 2 MiB, four asked ahead, on the page's thread) but with nothing done with the bytes:
- * the part of the page's time that no analysis can remove. Best of two, in ms.
+ * Puts `file` on a hidden input of its own (not the drop zone's), for `readOnce`: the page then
+ * holds the file without opening it.
  */
-async function readAlone(page, cdp, file) {
+async function holdFile(page, cdp, file) {
   await page.evaluate(() => {
+    document.getElementById('bench-read-alone')?.remove();
     const input = document.createElement('input');
     input.type = 'file';
     input.id = 'bench-read-alone';
@@ -217,6 +224,15 @@ async function readAlone(page, cdp, file) {
   const { root: doc } = await cdp.send('DOM.getDocument', { depth: 0 });
   const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: doc.nodeId, selector: '#bench-read-alone' });
   await cdp.send('DOM.setFileInputFiles', { nodeId, files: [file] });
+}
+
+/**
+ * Reads the file `holdFile` gave the page once, as the page reads it for the worker (8 MiB
+ * slices, the first 2 MiB, four asked ahead, on the page's thread) but with nothing done with
+ * the bytes, and answers how long that took in ms: the part of the page's time that no analysis
+ * can remove.
+ */
+async function readOnce(page) {
   return page.evaluate(async () => {
     const blob = document.getElementById('bench-read-alone').files[0];
     // As web::worker slices it: 2 MiB first, then 8 MiB.
@@ -235,26 +251,84 @@ async function readAlone(page, cdp, file) {
       }
       return { buffer, filled };
     };
-    const times = [];
-    for (let run = 0; run < 2; run++) {
-      const start = performance.now();
-      const spare = [1, 2, 3, 4].map(() => new ArrayBuffer(slice));
-      const reading = [];
-      let asked = 0;
-      let read = 0;
-      while (read < blob.size) {
-        while (reading.length < 4 && asked < blob.size) {
-          reading.push(readInto(blob.slice(asked, end(asked)), spare.pop()));
-          asked = end(asked);
-        }
-        const { buffer, filled } = await reading.shift();
-        spare.push(buffer);
-        read += filled;
+    const start = performance.now();
+    const spare = [1, 2, 3, 4].map(() => new ArrayBuffer(slice));
+    const reading = [];
+    let asked = 0;
+    let read = 0;
+    while (read < blob.size) {
+      while (reading.length < 4 && asked < blob.size) {
+        reading.push(readInto(blob.slice(asked, end(asked)), spare.pop()));
+        asked = end(asked);
       }
-      times.push(performance.now() - start);
+      const { buffer, filled } = await reading.shift();
+      spare.push(buffer);
+      read += filled;
     }
-    return Math.min(...times);
+    return performance.now() - start;
   });
+}
+
+/** How long the browser alone takes to read the file (`readOnce`), best of two, in ms. */
+async function readAlone(page, cdp, file) {
+  await holdFile(page, cdp, file);
+  return Math.min(await readOnce(page), await readOnce(page));
+}
+
+/** One native run, its JSON thrown away, timed in ms; it does not block the page's driver. */
+function nativeRunAsync(file, extra = []) {
+  return new Promise((resolve, reject) => {
+    const out = fs.openSync('/dev/null', 'w');
+    const started = process.hrtime.bigint();
+    const run = spawn(cli, ['analyze', file, '--format', 'json', ...extra], { stdio: ['ignore', out, 'inherit'] });
+    run.on('error', reject);
+    run.on('exit', (status) => {
+      fs.closeSync(out);
+      if (status !== 0) reject(new Error(`${cli} failed on ${file}`));
+      else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+    });
+  });
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** The CLI (with `extra` arguments) and the page's reading of the file started together: ms until both are done. */
+async function bothDone(page, file, extra = []) {
+  const started = process.hrtime.bigint();
+  const [native, read] = await Promise.all([nativeRunAsync(file, extra), readOnce(page)]);
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, native, read };
+}
+
+/**
+ * The fastest any page could be on this machine, measured: the CLI analysing the file at native
+ * speed (the file mapped) while the page reads the same file as it must to analyse it
+ * (`readOnce`), the two started together, until both are done; on the CLI's threads, and with
+ * `--one-thread` (all the work on one thread, as the page's one worker does it). A page cannot do
+ * better: its analysis needs the bytes the reading hands over, and it must still copy them into
+ * WebAssembly memory, send the report to the page and draw it, none of which is in this time.
+ * `runs` rounds, each timing the CLI alone first (the same minutes, with the page idle); the
+ * medians.
+ */
+async function nativeWhileReading(page, cdp, file, runs) {
+  await holdFile(page, cdp, file);
+  const alone = [];
+  const together = [];
+  const oneThread = [];
+  const read = [];
+  for (let run = 0; run < runs; run++) {
+    alone.push(await nativeRunAsync(file));
+    const both = await bothDone(page, file);
+    together.push(both.ms);
+    read.push(both.read);
+    oneThread.push((await bothDone(page, file, ['--one-thread'])).ms);
+    log(`${path.basename(file)}: native alone ${alone.at(-1).toFixed(0)} ms; with the page reading it, both done in ${both.ms.toFixed(0)} ms (read ${both.read.toFixed(0)} ms), on one thread ${oneThread.at(-1).toFixed(0)} ms`);
+  }
+  return {
+    aloneMs: median(alone),
+    togetherMs: median(together),
+    oneThreadMs: median(oneThread),
+    readMs: median(read),
+  };
 }
 
 async function heapMetrics(cdp) {
@@ -362,6 +436,14 @@ async function runFile(browser, server, file, { native, oneThread }) {
   // Two reads: half of it each.
   result.readAloneCpuMs = cpuSince(cpuBeforeRead, chromiumCpu()).total / 2;
   await page.close();
+  // In a fresh page, so the renderer no longer holds this file's analysis.
+  const fresh = await openPage(browser, server);
+  result.floor = await nativeWhileReading(fresh.page, fresh.cdp, file, bytes > 500e6 ? 3 : 5)
+    .catch((error) => {
+      log(`${path.basename(file)}: the native run beside the page's reading failed: ${error.message}`);
+      return null;
+    });
+  await fresh.page.close();
   return result;
 }
 
@@ -459,6 +541,24 @@ function table(results, cancel) {
       lines.push(`| ${r.file} | ${sec(c.worker)} | ${sec(c.page)} | ${sec(c.renderer)} | ${sec(c.other)} | ${sec(c.total)} | ${sec(c.total / cores)} | ${sec(r.shownMs)} | ${(2 * r.native.seconds).toFixed(2)} | ${sec(r.readAloneCpuMs)} |`);
     }
   }
+  const floors = results.filter((r) => !r.error && r.floor);
+  if (floors.length) {
+    lines.push('');
+    lines.push('The fastest a page could be here: the CLI (`rstscope analyze F --format json`, the file mapped) started');
+    lines.push('together with the page reading the same file as it must (`readOnce`, nothing done with the bytes),');
+    lines.push('until both are done, on the CLI\'s threads and with `--one-thread` (the page\'s one worker works on');
+    lines.push('one thread); the CLI alone timed just before each round, with the page idle (medians of 5 rounds, 3');
+    lines.push('above 500 MB; in a fresh page). A page\'s report cannot come sooner: its analysis needs those bytes,');
+    lines.push('and copying them into WebAssembly memory, sending the report to the page and drawing it come on top.');
+    lines.push('');
+    lines.push('| file | native alone s | native with the reading, both done s | the reading meanwhile s | floor / native alone | one thread with the reading s | one-thread floor / native alone | page wall s | page / native alone |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of floors) {
+      const f = r.floor;
+      const s3 = (ms) => (ms / 1000).toFixed(3);
+      lines.push(`| ${r.file} | ${s3(f.aloneMs)} | ${s3(f.togetherMs)} | ${s3(f.readMs)} | **${(f.togetherMs / f.aloneMs).toFixed(2)}x** | ${s3(f.oneThreadMs)} | **${(f.oneThreadMs / f.aloneMs).toFixed(2)}x** | ${(r.shownMs / 1000).toFixed(2)} | ${(r.shownMs / f.aloneMs).toFixed(1)}x |`);
+    }
+  }
   if (cancel) {
     lines.push('');
     lines.push(`Cancel (second run of ${cancel.file}): clicked at ${(cancel.progressAtCancel * 100).toFixed(0)}% read; `
@@ -486,8 +586,13 @@ async function main() {
       results.push(r);
     }
     const last = files.at(-1);
-    cancel = { file: path.basename(last), ...(await cancelRun(browser, server, last)) };
-    log(JSON.stringify(cancel));
+    // A small file is read before a click could land: no cancel run then.
+    if (fs.statSync(last).size >= CANCEL_MIN_BYTES) {
+      cancel = { file: path.basename(last), ...(await cancelRun(browser, server, last)) };
+      log(JSON.stringify(cancel));
+    } else {
+      log(`${path.basename(last)}: under ${mb(CANCEL_MIN_BYTES)} MB, no cancel run`);
+    }
   } finally {
     await browser.close();
     await server.close();
