@@ -295,6 +295,20 @@ fn a_crashed_worker_fails_the_running_job() {
     );
 }
 
+#[wasm_bindgen_test]
+fn a_crashed_worker_is_not_ready_again() {
+    let ready = Rc::new(State::default()).reduce(Action::WorkerReady);
+    assert!(ready.worker_ready);
+    let crashed = ready.reduce(Action::Crashed {
+        message: "out of memory".into(),
+    });
+    assert!(!crashed.worker_ready);
+    // The page's warm-up can end after the crash: its WorkerReady changes nothing.
+    let after = crashed.clone().reduce(Action::WorkerReady);
+    assert!(!after.worker_ready);
+    assert_eq!(after, crashed);
+}
+
 // The sequence diagram.
 
 use rstscope::dissect::TcpFlags;

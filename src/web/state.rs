@@ -33,6 +33,9 @@ pub struct State {
     /// The worker has loaded (everything the page needs has been fetched), and it and the
     /// page have warmed up (see `web::warm_up`).
     pub worker_ready: bool,
+    /// The worker stopped unexpectedly: it is not ready again, whatever comes after (the page's
+    /// warm-up may still end after a crash).
+    pub worker_crashed: bool,
     /// The service worker holds the app's files: the page now works with no network.
     pub offline_ready: bool,
     /// The current job (file); messages about any other job are stale and ignored.
@@ -178,7 +181,7 @@ impl Reducible for State {
             Action::Detail { detail, .. } if matches!(self.phase, Phase::Done { .. }) => {
                 next.detail = Some(detail)
             }
-            Action::WorkerReady => next.worker_ready = true,
+            Action::WorkerReady if !self.worker_crashed => next.worker_ready = true,
             Action::OfflineReady => next.offline_ready = true,
             Action::Toggle(Toggle::Zone) => next.zone = self.zone.toggled(),
             Action::Toggle(Toggle::Seq) => next.absolute_seq = !self.absolute_seq,
@@ -186,6 +189,7 @@ impl Reducible for State {
             Action::CloseHelp if self.help => next.help = false,
             Action::Crashed { message } => {
                 next.worker_ready = false;
+                next.worker_crashed = true;
                 next.phase = Phase::Failed { message };
             }
             _ => return self,
